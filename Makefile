@@ -1,0 +1,66 @@
+# initlab: two commands do the set-up on a fresh machine.
+#   make lab    create .venv if needed, then open JupyterLab on notebooks/ (127.0.0.1, token on)
+#   make test   same set-up, then lint, unit tests and nbval over every notebook
+# Other targets: make notebooks (re-execute and store outputs), make bench, make test-browser.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.initlab-installed
+# The CPU wheel. An unpinned torch pulls a multi-GB CUDA build.
+TORCH := torch==2.13.0
+# Optional: index for the CPU wheel where the default index would give a CUDA build.
+TORCH_INDEX ?=
+JOBS ?= 2
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help venv lab test unit nbval lint notebooks bench test-browser browser-deps clean
+
+help:
+	@sed -n '1,6p' Makefile
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name initlab --display-name "Python (initlab)"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks \
+		--IdentityProvider.token="$${JUPYTER_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))')}"
+
+test: $(STAMP) lint unit nbval
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests notebooks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser" tests
+
+nbval: $(STAMP)
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/python -m pytest -q \
+		-n $(JOBS) --dist loadfile -p no:randomly $(NBVAL) $(NOTEBOOKS)
+
+# Re-execute every notebook top to bottom on a fresh kernel and store the outputs
+# (what GitHub shows and what nbval compares against). Run after changing one.
+notebooks: $(STAMP)
+	$(BIN)/python tests/execute_notebooks.py $(or $(NB),$(NOTEBOOKS))
+
+bench: $(STAMP)
+	$(BIN)/python tests/bench.py
+
+browser-deps: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test-browser: browser-deps
+	$(BIN)/python -m pytest -q -m browser tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,14 @@
+"""initlab's shared library: one module per concept of the notebooks.
+
+- stats: variances and bounds of the distributions initialisers draw from (01, 02)
+- init: fans, gains and the std of each scheme, equal to torch.nn.init (05, 06)
+- nets: the MLPs the experiments build (04 on)
+- probe: what a signal does through depth, forward and backward (04-06)
+- train: a small seeded training loop on synthetic data (03, 06, 09)
+- zigzag: the sigmoid zig-zag demos and their fixes (07, 08)
+- plots: one figure style; widgets: the interactive explorers; exercises: auto-checked tasks
+
+Import the modules you need: `from helpers import init, stats, plots`.
+"""
+
+__version__ = "0.1.0"

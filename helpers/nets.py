@@ -1,0 +1,94 @@
+"""The small networks the notebooks study: an MLP whose init, activation and BatchNorm are knobs.
+
+Kept apart from `probe` (which measures a network) and `train` (which trains one),
+so both build exactly the same model from the same arguments.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from helpers.init import INIT_SCHEMES, initialize_
+
+__all__ = ["ACTIVATIONS", "make_activation", "mlp"]
+
+ACTIVATIONS: tuple[str, ...] = ("linear", "sigmoid", "tanh", "relu", "leaky_relu")
+"""Activations every experiment accepts; `param` is leaky_relu's negative slope."""
+
+
+def make_activation(name: str, param: float | None = None) -> nn.Module:
+    """The nn.Module for an activation name in ACTIVATIONS (leaky_relu slope = param, default 0.01).
+
+    Introduced in notebooks/04_signal_propagation.ipynb.
+    """
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+    if name == "linear":
+        return nn.Identity()
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    if name == "tanh":
+        return nn.Tanh()
+    if name == "relu":
+        return nn.ReLU()
+    return nn.LeakyReLU(0.01 if param is None else param)
+
+
+def _check_mlp_args(widths: list[int], activation: str, init: str) -> None:
+    if len(widths) < 2 or any(not isinstance(w, int) or w < 1 for w in widths):
+        raise ValueError(f"widths must list >= 2 integers >= 1 (input, ..., output), got {widths}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if init not in INIT_SCHEMES:
+        raise ValueError(f"init must be one of {INIT_SCHEMES}, got {init!r}")
+
+
+def mlp(
+    widths: list[int],
+    activation: str = "relu",
+    init: str = "pytorch_default",
+    *,
+    std: float | None = None,
+    param: float | None = None,
+    batchnorm: bool = False,
+    final_activation: bool = False,
+    distribution: str = "normal",
+    seed: int = 0,
+) -> nn.Sequential:
+    """Linear layers widths[0] -> widths[1] -> ... with `activation` after each.
+
+    The last Linear gets an activation only if final_activation (a probe wants one
+    after every layer; a classifier wants raw logits). init is one of INIT_SCHEMES
+    ("fixed" needs std); "he" uses the activation's gain, "xavier", "lecun" and
+    "orthogonal" gain 1, as torch's defaults do. Biases start at 0 except for
+    "pytorch_default", which keeps nn.Linear's own bias init. batchnorm puts a
+    BatchNorm1d after each Linear, before the activation. Seeded by `seed`.
+    Introduced in notebooks/04_signal_propagation.ipynb.
+    """
+    _check_mlp_args(widths, activation, init)
+    gen = torch.Generator().manual_seed(seed)
+    nl = {"linear": "linear", "sigmoid": "sigmoid", "tanh": "tanh"}.get(activation, activation)
+    layers: list[nn.Module] = []
+    n_linear = len(widths) - 1
+    for i in range(n_linear):
+        linear = nn.Linear(widths[i], widths[i + 1])
+        if init == "pytorch_default":
+            bound = 1 / widths[i] ** 0.5
+            initialize_(linear.weight, "pytorch_default", generator=gen)
+            with torch.no_grad():
+                linear.bias.uniform_(-bound, bound, generator=gen)
+        else:
+            kwargs = {"std": std} if init == "fixed" else {}
+            if init == "he":
+                kwargs.update(nonlinearity=nl, param=param)
+            if init not in ("orthogonal",):
+                kwargs["distribution"] = distribution
+            initialize_(linear.weight, init, generator=gen, **kwargs)
+            nn.init.zeros_(linear.bias)
+        layers.append(linear)
+        if batchnorm:
+            layers.append(nn.BatchNorm1d(widths[i + 1]))
+        if i < n_linear - 1 or final_activation:
+            layers.append(make_activation(activation, param))
+    return nn.Sequential(*layers)

@@ -1,0 +1,169 @@
+"""Closed-form statistics behind every initialisation rule, and their Monte Carlo checks.
+
+The series starts here: an initialiser is a distribution, and what matters about it
+is its variance. These functions give the exact values; the notebooks measure them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "uniform_mean",
+    "uniform_second_moment",
+    "uniform_variance",
+    "uniform_bound",
+    "truncated_normal_std_factor",
+    "monte_carlo_variance",
+    "sum_of_products_std",
+    "sample_weighted_sums",
+    "saturated_fraction",
+    "SATURATION",
+]
+
+
+def _check_interval(a: float, b: float) -> None:
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise ValueError(f"a and b must be finite numbers, got a={a}, b={b}")
+    if a >= b:
+        raise ValueError(f"U(a, b) needs a < b, got a={a}, b={b}")
+
+
+def uniform_mean(a: float, b: float) -> float:
+    """E[X] = (a + b) / 2 for X ~ U(a, b).
+
+    The first step of the derivation in notebooks/01_uniform_variance.ipynb.
+    """
+    _check_interval(a, b)
+    return (a + b) / 2
+
+
+def uniform_second_moment(a: float, b: float) -> float:
+    """E[X^2] = (a^2 + ab + b^2) / 3 for X ~ U(a, b).
+
+    Integral of x^2 / (b - a) over [a, b]; the second step in notebooks/01_uniform_variance.ipynb.
+    """
+    _check_interval(a, b)
+    return (a * a + a * b + b * b) / 3
+
+
+def uniform_variance(a: float, b: float) -> float:
+    """Var(X) = (b - a)^2 / 12 for X ~ U(a, b).
+
+    Every uniform initialiser (Xavier, He, PyTorch's default) is built on this.
+    Introduced in notebooks/01_uniform_variance.ipynb.
+    """
+    _check_interval(a, b)
+    return (b - a) ** 2 / 12
+
+
+def uniform_bound(std: float) -> float:
+    """The bound a for which U(-a, a) has standard deviation `std`: a = sqrt(3) * std.
+
+    From Var U(-a, a) = a^2 / 3. This turns any "target std" rule into a uniform
+    initialiser. Introduced in notebooks/01_uniform_variance.ipynb.
+    """
+    if not math.isfinite(std) or std < 0:
+        raise ValueError(f"std must be a finite number >= 0, got {std}")
+    return math.sqrt(3.0) * std
+
+
+def truncated_normal_std_factor(k: float = 2.0) -> float:
+    """std of N(0, 1) truncated to [-k, k], i.e. how much truncation shrinks the std.
+
+    sqrt(1 - 2 k phi(k) / (2 Phi(k) - 1)), about 0.8796 at k = 2. Keras' truncated
+    initialisers divide by this factor; torch.nn.init.trunc_normal_ does not.
+    Introduced in notebooks/01_uniform_variance.ipynb.
+    """
+    if not math.isfinite(k) or k <= 0:
+        raise ValueError(f"k (the truncation point in stds) must be > 0, got {k}")
+    pdf = math.exp(-k * k / 2) / math.sqrt(2 * math.pi)
+    mass = math.erf(k / math.sqrt(2))  # P(|Z| < k) = 2 Phi(k) - 1
+    return math.sqrt(1 - 2 * k * pdf / mass)
+
+
+def monte_carlo_variance(a: float, b: float, n: int, seed: int = 0) -> float:
+    """Sample variance of `n` draws from U(a, b): the measurement that (b - a)^2 / 12 predicts.
+
+    Its error shrinks like 1/sqrt(n). Introduced in notebooks/01_uniform_variance.ipynb.
+    """
+    _check_interval(a, b)
+    if n < 2:
+        raise ValueError(f"n (sample size) must be >= 2, got {n}")
+    rng = np.random.default_rng(seed)
+    return float(rng.uniform(a, b, size=n).var(ddof=1))
+
+
+def sum_of_products_std(n: int, var_w: float, var_x: float) -> float:
+    """std of sum_i w_i x_i for n independent zero-mean terms: sqrt(n Var(w) Var(x)).
+
+    Why a pre-activation grows like sqrt(fan_in) unless Var(w) shrinks like 1/fan_in.
+    Introduced in notebooks/02_sums_of_products.ipynb.
+    """
+    if n < 1:
+        raise ValueError(f"n (number of terms) must be >= 1, got {n}")
+    if var_w < 0 or var_x < 0:
+        raise ValueError(f"variances must be >= 0, got Var(w)={var_w}, Var(x)={var_x}")
+    return math.sqrt(n * var_w * var_x)
+
+
+_WEIGHT_DISTRIBUTIONS = ("uniform", "normal", "truncated_normal")
+
+
+def sample_weighted_sums(
+    n: int,
+    trials: int,
+    weight_dist: str = "uniform",
+    weight_std: float | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """`trials` pre-activations a = sum_{i<n} w_i x_i with inputs x_i ~ U(-1, 1).
+
+    weight_dist is "uniform" (U(-1, 1) unless weight_std is given), "normal" or
+    "truncated_normal" (N(0, std^2) cut at +-2 std, not rescaled, as
+    torch.nn.init.trunc_normal_ does); weight_std defaults to that of U(-1, 1) for
+    "uniform" and 1 otherwise. Introduced in notebooks/02_sums_of_products.ipynb.
+    """
+    if weight_dist not in _WEIGHT_DISTRIBUTIONS:
+        raise ValueError(f"weight_dist must be one of {_WEIGHT_DISTRIBUTIONS}, got {weight_dist!r}")
+    if n < 1 or trials < 1:
+        raise ValueError(f"n and trials must be >= 1, got n={n}, trials={trials}")
+    if weight_std is not None and not (math.isfinite(weight_std) and weight_std > 0):
+        raise ValueError(f"weight_std must be a finite number > 0, got {weight_std}")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.0, 1.0, size=(trials, n))
+    if weight_dist == "uniform":
+        bound = 1.0 if weight_std is None else uniform_bound(weight_std)
+        w = rng.uniform(-bound, bound, size=(trials, n))
+    else:
+        std = 1.0 if weight_std is None else weight_std
+        w = rng.standard_normal(size=(trials, n))
+        if weight_dist == "truncated_normal":
+            bad = np.abs(w) > 2
+            while bad.any():  # redraw until every value lies in [-2, 2]
+                w[bad] = rng.standard_normal(size=int(bad.sum()))
+                bad = np.abs(w) > 2
+        w *= std
+    return np.einsum("ij,ij->i", w, x)
+
+
+SATURATION = {"tanh": 0.99, "sigmoid": 0.01}
+"""Saturation thresholds used throughout: tanh |h| > 0.99; sigmoid h < 0.01 or h > 0.99."""
+
+
+def saturated_fraction(preactivations: np.ndarray, activation: str = "tanh") -> float:
+    """Fraction of pre-activations that land where `activation` is flat (gradient < ~2%).
+
+    tanh: |tanh(a)| > 0.99 (|a| > 2.65); sigmoid: sigmoid(a) outside [0.01, 0.99]
+    (|a| > 4.6). Introduced in notebooks/02_sums_of_products.ipynb.
+    """
+    a = np.asarray(preactivations, dtype=float)
+    if activation == "tanh":
+        return float(np.mean(np.abs(np.tanh(a)) > SATURATION["tanh"]))
+    if activation == "sigmoid":
+        s = 1.0 / (1.0 + np.exp(-np.clip(a, -500, 500)))
+        lo = SATURATION["sigmoid"]
+        return float(np.mean((s < lo) | (s > 1 - lo)))
+    raise ValueError(f"activation must be one of ('tanh', 'sigmoid'), got {activation!r}")

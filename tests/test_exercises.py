@@ -1,0 +1,64 @@
+"""Every checker says 'correct' to a right answer, explains a wrong one, and never raises."""
+
+import math
+
+import pytest
+
+from helpers.exercises import Exercise, ex
+
+RIGHT = {
+    "uniform_bound": lambda std: math.sqrt(3) * std,
+}
+WRONG = {
+    "uniform_bound": lambda std: std,
+}
+
+
+def all_exercises():
+    return [e for e in vars(ex).values() if isinstance(e, Exercise)]
+
+
+def test_every_exercise_has_a_right_and_a_wrong_answer_here():
+    assert {e.name for e in all_exercises()} <= set(RIGHT) & set(WRONG)
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT))
+def test_right_answer_passes(name):
+    assert getattr(ex, name).result(RIGHT[name]).status == "correct"
+
+
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_wrong_answer_is_explained(name):
+    r = getattr(ex, name).result(WRONG[name])
+    assert r.status == "incorrect" and name in r.message
+
+
+def test_uniform_bound_message_says_what_is_wrong():
+    msg = ex.uniform_bound.result(lambda std: std).message
+    assert "you returned 1" in msg and "a = 1.732" in msg
+
+
+def _stub(std):
+    pass
+
+
+def _raising_stub(std):
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize("answer", [None, ..., _stub, _raising_stub, lambda s: ...])
+def test_untouched_starter_is_not_attempted(answer, capsys):
+    ex.uniform_bound.check(answer)  # must not raise
+    assert "not attempted" in capsys.readouterr().out
+
+
+def test_learner_code_that_raises_is_reported_not_raised():
+    r = ex.uniform_bound.result(lambda std: 1 / 0)
+    assert r.status == "incorrect" and "ZeroDivisionError" in r.message
+
+
+def test_hint_and_solution_print(capsys):
+    ex.uniform_bound.hint()
+    ex.uniform_bound.solution()
+    out = capsys.readouterr().out
+    assert "Hint" in out and "sqrt(3)" in out
