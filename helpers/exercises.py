@@ -146,13 +146,130 @@ register(
     )
 )
 
+register(
+    Exercise(
+        name="uniform_variance",
+        cases=[((a, b), (b - a) ** 2 / 12) for a, b in ((0, 1), (-1, 1), (2, 5), (-3, -2.5))],
+        explain=lambda args, got, want: (
+            f"uniform_variance: for a={_fmt(args[0])}, b={_fmt(args[1])} you returned {_fmt(got)}; "
+            f"the variance of U(a, b) is (b - a)^2 / 12 = {want:.4g}."
+            + (" Did you return the std instead of the variance?"
+               if math.isclose(float(got), math.sqrt(want), rel_tol=1e-3) else "")
+        ),
+        hint_text="Var X = E[X^2] - E[X]^2 with E[X] = (a+b)/2 and E[X^2] = (a^2+ab+b^2)/3.",
+        solution_text="def uniform_variance(a, b):\n    return (b - a) ** 2 / 12",
+    )
+)
+
 # --- 02 sums of products ---------------------------------------------------------------------
 
+register(
+    Exercise(
+        name="unit_output_std",
+        cases=[((n, v), 1 / math.sqrt(n * v)) for n, v in ((100, 1.0), (10_000, 1 / 3), (3, 2.0))],
+        explain=lambda args, got, want: (
+            f"unit_output_std: for n={args[0]} inputs of variance {_fmt(args[1])} you returned "
+            f"{_fmt(got)}; Var(sum w x) = n Var(w) Var(x) = 1 needs std(w) = {want:.4g}."
+        ),
+        hint_text="Solve n * std_w**2 * var_x = 1 for std_w.",
+        solution_text="def unit_output_std(n, var_x):\n    return 1 / math.sqrt(n * var_x)",
+    )
+)
+
 # --- 03 constant and random init --------------------------------------------------------------
+
+
+def _default_var_explain(args: tuple, got: Any, want: float) -> str:
+    fan_in = args[0]
+    note = ""
+    if _close(got, 1 / fan_in, 1e-3, 0):
+        note = " 1/fan_in is the variance of the LeCun rule; U(-b, b) has variance b^2/3, not b^2."
+    elif _close(got, 1 / math.sqrt(fan_in), 1e-3, 0):
+        note = " That is the bound b = 1/sqrt(fan_in), not the variance b^2/3."
+    return (
+        f"pytorch_default_var: for fan_in={fan_in} you returned {_fmt(got)}; nn.Linear draws from "
+        f"U(-1/sqrt(fan_in), 1/sqrt(fan_in)), whose variance is 1/(3 fan_in) = {want:.4g}.{note}"
+    )
+
+
+register(
+    Exercise(
+        name="pytorch_default_var",
+        cases=[((n,), 1 / (3 * n)) for n in (1, 10, 100, 784, 4096)],
+        explain=_default_var_explain,
+        hint_text="kaiming_uniform_(a=sqrt(5)) gives the bound 1/sqrt(fan_in); "
+        "Var U(-b, b) = b^2 / 3 (notebook 01).",
+        solution_text="def pytorch_default_var(fan_in):\n    return 1 / (3 * fan_in)",
+    )
+)
+
 
 # --- 04 signal propagation ----------------------------------------------------------------------
 
 # --- 05 Xavier / 06 He --------------------------------------------------------------------------
+
+
+def _xavier_explain(args: tuple, got: Any, want: float) -> str:
+    fan_in, fan_out, g = args
+    note = ""
+    if _close(got, g * math.sqrt(6 / fan_in), 1e-3, 0):
+        note = " sqrt(6/fan_in) ignores fan_out: that is He uniform's bound, not Glorot's."
+    elif _close(got, g * math.sqrt(2 / (fan_in + fan_out)), 1e-3, 0):
+        note = " That is the std; the uniform bound is sqrt(3) times the std."
+    elif _close(got, math.sqrt(6 / (fan_in + fan_out)), 1e-3, 0):
+        note = " The gain multiplies the bound."
+    return (
+        f"xavier_bound: for fan_in={fan_in}, fan_out={fan_out}, gain={_fmt(g)} you returned "
+        f"{_fmt(got)}; xavier_uniform_ uses gain * sqrt(6 / (fan_in + fan_out)) = {want:.4g}.{note}"
+    )
+
+
+register(
+    Exercise(
+        name="xavier_bound",
+        cases=[
+            ((fi, fo, g), g * math.sqrt(6 / (fi + fo)))
+            for fi, fo, g in ((256, 256, 1.0), (784, 100, 1.0), (100, 10, 5 / 3), (3, 7, 2.0))
+        ],
+        explain=_xavier_explain,
+        hint_text="Var(W) = gain^2 * 2 / (fan_in + fan_out), and U(-b, b) has Var = b^2 / 3.",
+        solution_text="def xavier_bound(fan_in, fan_out, gain=1.0):\n"
+        "    return gain * math.sqrt(6 / (fan_in + fan_out))",
+    )
+)
+
+
+def _he_conv_explain(args: tuple, got: Any, want: float) -> str:
+    c_in, k_h, k_w, a = args
+    note = ""
+    if _close(got, math.sqrt(2 / c_in), 1e-3, 0) or _close(
+        got, math.sqrt(2 / ((1 + a * a) * c_in)), 1e-3, 0
+    ):
+        note = " A conv's fan_in counts the whole kernel: C_in * k_h * k_w."
+    elif _close(got, math.sqrt(2 / (c_in * k_h * k_w)), 1e-3, 0):
+        note = " The negative slope a changes the gain to sqrt(2 / (1 + a^2))."
+    return (
+        f"he_conv_std: for C_in={c_in}, kernel {k_h}x{k_w}, slope a={_fmt(a)} you returned "
+        f"{_fmt(got)}; kaiming_normal_ (fan_in) gives sqrt(2 / ((1 + a^2) fan_in)) = {want:.4g}."
+        f"{note}"
+    )
+
+
+register(
+    Exercise(
+        name="he_conv_std",
+        cases=[
+            ((c, kh, kw, a), math.sqrt(2 / ((1 + a * a) * c * kh * kw)))
+            for c, kh, kw, a in ((64, 3, 3, 0.0), (3, 7, 7, 0.0), (16, 5, 5, 0.2), (128, 1, 1, 0.01))
+        ],
+        explain=_he_conv_explain,
+        hint_text="fan_in of a conv weight (C_out, C_in, k_h, k_w) is C_in * k_h * k_w; "
+        "the leaky ReLU gain is sqrt(2 / (1 + a^2)); std = gain / sqrt(fan_in).",
+        solution_text="def he_conv_std(c_in, k_h, k_w, a=0.0):\n"
+        "    return math.sqrt(2 / ((1 + a**2) * c_in * k_h * k_w))",
+    )
+)
+
 
 # --- 07 / 08 zig-zag and fixes -----------------------------------------------------------------
 

@@ -139,3 +139,79 @@ def shade_saturation(ax: Axes, activation: str, lo: float, hi: float) -> list:
     if patches:
         patches[0].set_label(f"{activation} saturated")
     return patches
+
+
+# --- 01 / 02: distributions and sums --------------------------------------------------------
+
+
+def plot_density(ax: Axes, samples, bins, *, label: str | None = None, color: str | None = None):
+    """Histogram of `samples` as a density (area 1), drawn as one Stairs artist.
+
+    Returns the artist, whose .set_data(values, edges) a widget calls to redraw in place.
+    Introduced in notebooks/01_uniform_variance.ipynb.
+    """
+    import numpy as np
+
+    values, edges = np.histogram(samples, bins=bins, density=True)
+    return ax.stairs(values, edges, fill=True, alpha=0.45, label=label,
+                     color=color or COLORS["measured"])
+
+
+def plot_error_vs_n(ax: Axes, sizes, errors, reference) -> None:
+    """Log-log plot of a Monte Carlo error against sample size, with a reference curve.
+
+    Introduced in notebooks/01_uniform_variance.ipynb.
+    """
+    ax.loglog(sizes, errors, "o-", color=COLORS["measured"], label="measured RMS error")
+    ax.loglog(sizes, reference, "--", color=COLORS["theory"], label=r"$\sqrt{0.8/N}$")
+    ax.set_xlabel("sample size N")
+    ax.set_ylabel("relative error of the sample variance")
+    ax.legend()
+
+# --- 04-06: signal propagation, Xavier, He ------------------------------------------------------
+
+
+def plot_unit_weights(ax: Axes, weight, title: str, vmax: float | None = None):
+    """The hidden units' incoming weights as an image: one row per unit, one column per input.
+
+    Identical rows (clone units, constant init) show as vertical stripes. A diverging
+    colormap centred at 0. Returns the image. Introduced in
+    notebooks/03_constant_and_random_init.ipynb.
+    """
+    import numpy as np
+
+    w = np.asarray(weight.detach() if hasattr(weight, "detach") else weight, dtype=float)
+    top = vmax if vmax is not None else float(np.abs(w).max()) or 1.0
+    image = ax.imshow(w, cmap="RdBu_r", vmin=-top, vmax=top, aspect="auto",
+                      interpolation="nearest")
+    ax.set_xlabel("input feature")
+    ax.set_ylabel("hidden unit")
+    ax.set_title(title)
+    ax.grid(False)
+    return image
+
+
+def plot_loss_curves(ax: Axes, curves: dict, *, chance: float | None = None,
+                     window: int = 25, colors: dict | None = None) -> None:
+    """Training loss per step for several runs, smoothed by a running mean of `window` steps.
+
+    chance draws the loss of a uniform guess, ln(n_classes), as a dashed line.
+    Introduced in notebooks/03_constant_and_random_init.ipynb (reused in 06).
+    """
+    import numpy as np
+
+    for i, (label, loss) in enumerate(curves.items()):
+        loss = np.asarray(loss, dtype=float)
+        k = max(1, min(window, len(loss)))
+        smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
+        color = (colors or {}).get(label, OKABE_ITO[i % len(OKABE_ITO)])
+        ax.plot(np.arange(k, len(loss) + 1), smooth, label=label, color=color)
+    if chance is not None:
+        ax.axhline(chance, ls="--", color=COLORS["neutral"], label="chance: ln(classes)")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"cross-entropy (mean of {window} steps)")
+    ax.legend(fontsize="small")
+
+# --- 07 / 08: zig-zag -------------------------------------------------------------------------------
+
+# --- 09 / 10: training sweeps --------------------------------------------------------------------

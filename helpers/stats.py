@@ -17,6 +17,8 @@ __all__ = [
     "uniform_bound",
     "truncated_normal_std_factor",
     "monte_carlo_variance",
+    "monte_carlo_error",
+    "sample_same_std",
     "sum_of_products_std",
     "sample_weighted_sums",
     "saturated_fraction",
@@ -167,3 +169,47 @@ def saturated_fraction(preactivations: np.ndarray, activation: str = "tanh") -> 
         lo = SATURATION["sigmoid"]
         return float(np.mean((s < lo) | (s > 1 - lo)))
     raise ValueError(f"activation must be one of ('tanh', 'sigmoid'), got {activation!r}")
+
+
+def monte_carlo_error(
+    a: float, b: float, sizes: list[int], repeats: int = 200, seed: int = 0
+) -> np.ndarray:
+    """Root-mean-square relative error of the sample variance of U(a, b), per sample size.
+
+    For each n in `sizes`, `repeats` independent samples of size n are drawn; the
+    error of their variance against (b - a)^2 / 12 shrinks like 1/sqrt(n) (exactly
+    sqrt(0.8 / n) for a uniform, whose excess kurtosis is -1.2).
+    Introduced in notebooks/01_uniform_variance.ipynb.
+    """
+    truth = uniform_variance(a, b)
+    if repeats < 2 or any(n < 2 for n in sizes):
+        raise ValueError(f"need repeats >= 2 and every size >= 2, got {repeats}, {sizes}")
+    rng = np.random.default_rng(seed)
+    errors = [
+        np.sqrt(np.mean((rng.uniform(a, b, size=(repeats, n)).var(axis=1, ddof=1) / truth - 1) ** 2))
+        for n in sizes
+    ]
+    return np.array(errors)
+
+
+def sample_same_std(std: float, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """n draws each of U(-sqrt(3) std, sqrt(3) std), N(0, std^2) and N(0, std^2) cut at +-2 std.
+
+    The three initialisers a framework offers for one target std. The truncated one
+    is drawn with torch.nn.init.trunc_normal_ (absolute bounds, no rescaling), so its
+    std comes out at truncated_normal_std_factor(2) * std ~ 0.88 std.
+    Introduced in notebooks/01_uniform_variance.ipynb.
+    """
+    import torch
+
+    if not (math.isfinite(std) and std > 0) or n < 2:
+        raise ValueError(f"need std > 0 and n >= 2, got std={std}, n={n}")
+    gen = torch.Generator().manual_seed(seed)
+    bound = uniform_bound(std)
+    return {
+        "uniform": torch.empty(n).uniform_(-bound, bound, generator=gen).numpy(),
+        "normal": torch.empty(n).normal_(0.0, std, generator=gen).numpy(),
+        "truncated normal": torch.nn.init.trunc_normal_(
+            torch.empty(n), std=std, a=-2 * std, b=2 * std, generator=gen
+        ).numpy(),
+    }

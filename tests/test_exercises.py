@@ -7,10 +7,20 @@ import pytest
 from helpers.exercises import Exercise, ex
 
 RIGHT = {
+    "pytorch_default_var": lambda fan_in: 1 / (3 * fan_in),
+    "xavier_bound": lambda fan_in, fan_out, gain=1.0: gain * math.sqrt(6 / (fan_in + fan_out)),
+    "he_conv_std": lambda c_in, k_h, k_w, a=0.0: math.sqrt(2 / ((1 + a**2) * c_in * k_h * k_w)),
     "uniform_bound": lambda std: math.sqrt(3) * std,
+    "uniform_variance": lambda a, b: (b - a) ** 2 / 12,
+    "unit_output_std": lambda n, var_x: 1 / math.sqrt(n * var_x),
 }
 WRONG = {
+    "pytorch_default_var": lambda fan_in: 1 / fan_in,
+    "xavier_bound": lambda fan_in, fan_out, gain=1.0: gain * math.sqrt(6 / fan_in),
+    "he_conv_std": lambda c_in, k_h, k_w, a=0.0: math.sqrt(2 / c_in),
     "uniform_bound": lambda std: std,
+    "uniform_variance": lambda a, b: (b - a) / math.sqrt(12),
+    "unit_output_std": lambda n, var_x: 1 / n,
 }
 
 
@@ -62,3 +72,12 @@ def test_hint_and_solution_print(capsys):
     ex.uniform_bound.solution()
     out = capsys.readouterr().out
     assert "Hint" in out and "sqrt(3)" in out
+
+
+def test_init_messages_name_the_mistake():
+    """03/05/06: the checker recognises the classic mistakes and says what they are."""
+    assert "LeCun" in ex.pytorch_default_var.result(lambda n: 1 / n).message
+    assert "He uniform" in ex.xavier_bound.result(lambda i, o, g=1.0: g * math.sqrt(6 / i)).message
+    assert "whole kernel" in ex.he_conv_std.result(lambda c, h, w, a=0.0: math.sqrt(2 / c)).message
+    slope_free = ex.he_conv_std.result(lambda c, h, w, a=0.0: math.sqrt(2 / (c * h * w)))
+    assert "negative slope" in slope_free.message
