@@ -1,0 +1,77 @@
+"""helpers.nets and helpers.train: the models every experiment builds, and the seeded loop."""
+
+import math
+
+import pytest
+import torch
+
+from helpers import init, nets, train
+
+
+def test_mlp_layout_and_final_activation():
+    m = nets.mlp([4, 8, 3], "tanh", "xavier")
+    assert [type(x).__name__ for x in m] == ["Linear", "Tanh", "Linear"]
+    m = nets.mlp([4, 8, 3], "relu", "he", batchnorm=True, final_activation=True)
+    assert [type(x).__name__ for x in m] == ["Linear", "BatchNorm1d", "ReLU"] * 2
+
+
+@pytest.mark.parametrize("scheme", ["lecun", "xavier", "he"])
+def test_mlp_weights_have_the_scheme_std(scheme):
+    m = nets.mlp([400, 400, 400], "relu", scheme, seed=1)
+    nl = {"he": {"nonlinearity": "relu"}}.get(scheme, {})
+    for layer in (m[0], m[2]):
+        want = init.scheme_std(scheme, tuple(layer.weight.shape), **nl)
+        assert float(layer.weight.detach().std()) == pytest.approx(want, rel=0.02)
+        assert float(layer.bias.abs().max()) == 0.0
+
+
+def test_mlp_pytorch_default_matches_nn_linear_bounds():
+    m = nets.mlp([300, 50], "linear", "pytorch_default")
+    bound = 1 / math.sqrt(300)
+    assert float(m[0].weight.abs().max()) <= bound and float(m[0].bias.abs().max()) <= bound
+
+
+def test_mlp_is_seeded():
+    a, b = nets.mlp([5, 5, 5], seed=3), nets.mlp([5, 5, 5], seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"widths": [5]}, "widths"),
+        ({"widths": [5, 0]}, "widths"),
+        ({"widths": [5, 5], "activation": "gelu"}, "activation must be one of"),
+        ({"widths": [5, 5], "init": "glorot"}, "init must be one of"),
+        ({"widths": [5, 5], "init": "fixed"}, "std > 0"),
+    ],
+)
+def test_mlp_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        nets.mlp(**kwargs)
+
+
+def test_training_learns_blobs_and_is_reproducible():
+    data = train.make_blobs(600, 5, 3, seed=0)
+    runs = [train.train(nets.mlp([5, 32, 3], "relu", "he", seed=0), data, steps=150, lr=0.1, seed=0)
+            for _ in range(2)]
+    assert runs[0].loss == runs[1].loss
+    assert runs[0].final_loss < runs[0].loss[0] / 2
+    assert runs[0].test_accuracy > 0.8
+
+
+def test_training_stops_on_blow_up_without_raising():
+    data = train.make_blobs(200, 5, 2, seed=0)
+    model = nets.mlp([5, 64, 64, 2], "relu", "fixed", std=50.0, seed=0)
+    hist = train.train(model, data, steps=50, lr=10.0, seed=0)
+    assert len(hist.loss) <= 50 and hist.loss  # recorded, no exception
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [({"steps": 0}, "steps"), ({"lr": 0.0}, "lr > 0"), ({"momentum": 1.0}, "momentum")],
+)
+def test_train_bad_input(kwargs, match):
+    data = train.make_blobs(40, 2, 2)
+    with pytest.raises(ValueError, match=match):
+        train.train(nets.mlp([2, 2]), data, **kwargs)
