@@ -18,7 +18,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help venv lab test unit nbval lint notebooks bench test-browser browser-deps clean
+.PHONY: help venv lab test unit nbval lint notebooks bench test-browser browser-deps screenshot clean
 
 help:
 	@sed -n '1,6p' Makefile
@@ -45,24 +45,48 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser" tests
 
+# One thread per kernel: two workers fill two cores without contention, and stored outputs
+# are produced with the thread count they are checked with (float sums depend on it).
+THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 nbval: $(STAMP)
-	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/python -m pytest -q \
+	$(THREADS) MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/python -m pytest -q \
 		-n $(JOBS) --dist loadfile -p no:randomly $(NBVAL) $(NOTEBOOKS)
 
 # Re-execute every notebook top to bottom on a fresh kernel and store the outputs
 # (what GitHub shows and what nbval compares against). Run after changing one.
 notebooks: $(STAMP)
-	$(BIN)/python tests/execute_notebooks.py $(or $(NB),$(NOTEBOOKS))
+	$(THREADS) $(BIN)/python tests/execute_notebooks.py $(or $(NB),$(NOTEBOOKS))
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench.py
 
-browser-deps: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+# --- real-browser test (tests/test_browser.py) ---------------------------------------------
+# playwright (the `browser` extra) drives Debian's chromium; nothing downloads a browser itself.
+BROWSER_STAMP := $(VENV)/.initlab-browser
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
+browser-deps: $(BROWSER_STAMP) $(CHROMIUM)
+
+$(BROWSER_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
+	@touch $@
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+# JupyterLab on 127.0.0.1 (free port, token), each widget notebook run in headless chromium.
 test-browser: browser-deps
-	$(BIN)/python -m pytest -q -m browser tests
+	INITLAB_BROWSER_REQUIRED=1 $(BIN)/python -m pytest -q -p no:randomly -m browser tests
+
+# docs/explorer.png (README) from a real JupyterLab render of the propagation explorer (04).
+screenshot: browser-deps
+	@mkdir -p docs
+	INITLAB_BROWSER_REQUIRED=1 INITLAB_SCREENSHOT=docs/explorer.png \
+		INITLAB_SCREENSHOT_NB=$(or $(SHOT_NB),04_) $(BIN)/python -m pytest \
+		-q -p no:randomly -m browser tests/test_browser.py -k "$(or $(SHOT_NB),04_)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -5,7 +5,11 @@
 - nets: the MLPs the experiments build (04 on)
 - probe: what a signal does through depth, forward and backward (04-06)
 - train: a small seeded training loop on synthetic data (03, 06, 09)
+- symmetry: clone hidden units under constant init, measured through training (03)
 - zigzag: the sigmoid zig-zag demos and their fixes (07, 08)
+- lsuv: layer-sequential unit-variance init, a data-driven initialiser (09)
+- criticality: mean-field signal propagation and the critical line width * Var(W) (09)
+- cheatsheet: every scheme's formulas and names, checked against torch; the seeds' myths (10)
 - plots: one figure style; widgets: the interactive explorers; exercises: auto-checked tasks
 
 Import the modules you need: `from helpers import init, stats, plots`.

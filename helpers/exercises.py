@@ -206,6 +206,40 @@ register(
 
 # --- 04 signal propagation ----------------------------------------------------------------------
 
+
+def _rms_gain_explain(args: tuple, got: Any, want: float) -> str:
+    std, fan_in, activation = args
+    note = ""
+    if _close(got, std * math.sqrt(fan_in), 1e-3, 0) and activation == "relu":
+        note = " ReLU zeroes half of a symmetric pre-activation, so it halves the second moment: /sqrt(2)."
+    elif _close(got, std * fan_in, 1e-3, 0) or _close(got, std * fan_in / 2, 1e-3, 0):
+        note = " The n variances add, so the rms grows with sqrt(fan_in), not fan_in."
+    elif _close(got, std**2 * fan_in, 1e-3, 0) or _close(got, std**2 * fan_in / 2, 1e-3, 0):
+        note = " That is the factor on the second moment; the rms is its square root."
+    return (
+        f"rms_gain: for std={_fmt(std)}, fan_in={fan_in}, {activation} you returned {_fmt(got)}; "
+        f"one layer multiplies the rms of the activations by {want:.4g}.{note}"
+    )
+
+
+register(
+    Exercise(
+        name="rms_gain",
+        cases=[
+            ((s, n, act), s * math.sqrt(n / (2 if act == "relu" else 1)))
+            for s, n, act in ((0.01, 500, "linear"), (0.01, 500, "relu"), (0.1, 10, "relu"),
+                              (math.sqrt(2 / 500), 500, "relu"), (1 / math.sqrt(784), 784, "linear"),
+                              (10.0, 500, "relu"))
+        ],
+        explain=_rms_gain_explain,
+        hint_text="E[a^2] = fan_in * std^2 * E[h^2] for the pre-activation a of the next layer; "
+        "ReLU keeps half of E[a^2]; the rms is the square root of the second moment.",
+        solution_text="def rms_gain(std, fan_in, activation):\n"
+        "    halve = 2 if activation == \"relu\" else 1\n"
+        "    return std * math.sqrt(fan_in / halve)",
+    )
+)
+
 # --- 05 Xavier / 06 He --------------------------------------------------------------------------
 
 
@@ -273,4 +307,90 @@ register(
 
 # --- 07 / 08 zig-zag and fixes -----------------------------------------------------------------
 
+
+def _max_stable_lr_explain(args: tuple, got: Any, want: float) -> str:
+    curvature = args[0]
+    note = ""
+    if _close(got, 1 / curvature, 1e-3, 0):
+        note = (" 1/L'' is where steps start to cross the minimum; they still shrink up to 2/L''."
+                " The factor (1 - lr L'') only has to stay above -1.")
+    elif _close(got, 2 * curvature, 1e-3, 0):
+        note = " A sharper minimum (larger L'') needs a smaller step: divide, don't multiply."
+    return (
+        f"max_stable_lr: for L'' = {_fmt(curvature)} you returned {_fmt(got)}; near the minimum "
+        f"a step maps w - w* to (1 - lr L'')(w - w*), which shrinks iff lr < 2 / L'' = {want:.4g}."
+        f"{note}"
+    )
+
+
+register(
+    Exercise(
+        name="max_stable_lr",
+        cases=[((c,), 2 / c) for c in (2.898, 1.0, 0.25, 20.81, 4.0)],
+        explain=_max_stable_lr_explain,
+        hint_text="Write w_{t+1} - w* = (1 - lr L'') (w_t - w*). For which lr is |1 - lr L''| < 1?",
+        solution_text="def max_stable_lr(curvature):\n    return 2 / curvature",
+    )
+)
+
+
+def _momentum_lr_explain(args: tuple, got: Any, want: float) -> str:
+    lr, beta = args
+    note = ""
+    if _close(got, lr * (1 - beta), 1e-3, 0):
+        note = " Momentum adds up past gradients, so it lengthens the step: divide by (1 - beta)."
+    elif _close(got, lr * beta, 1e-3, 0) or _close(got, lr / beta, 1e-3, 0):
+        note = " Sum the geometric series g (1 + beta + beta^2 + ...)."
+    return (
+        f"momentum_effective_lr: for lr={_fmt(lr)}, momentum={_fmt(beta)} you returned {_fmt(got)};"
+        f" with a constant gradient the velocity grows to g / (1 - beta), so each step is "
+        f"lr / (1 - beta) = {want:.4g} times the gradient.{note}"
+    )
+
+
+register(
+    Exercise(
+        name="momentum_effective_lr",
+        cases=[((lr, b), lr / (1 - b)) for lr, b in ((1.0, 0.9), (0.1, 0.5), (0.01, 0.99),
+                                                     (0.3, 0.0))],
+        explain=_momentum_lr_explain,
+        hint_text="torch's SGD: v = beta v + g, w -= lr v. If g never changes, what does v tend to?",
+        solution_text="def momentum_effective_lr(lr, momentum):\n    return lr / (1 - momentum)",
+    )
+)
+
+
 # --- 09 / 10 training and cheat sheet -----------------------------------------------------------
+
+
+def _critical_std_explain(args: tuple, got: Any, want: float) -> str:
+    width, activation = args
+    note = ""
+    if _close(got, 5 / 3 / math.sqrt(width), 1e-3, 0):
+        note = " 5/3 is torch's tanh gain: a heuristic that sits on the chaotic side, not the edge."
+    elif _close(got, math.sqrt(2 / width), 1e-3, 0) and activation != "relu":
+        note = f" 2 is ReLU's critical value; {activation} has slope 1 at 0, so its value is 1."
+    elif _close(got, math.sqrt(1 / width), 1e-3, 0) and activation == "relu":
+        note = " ReLU zeroes half the signal, so the weights must double its variance: 2, not 1."
+    elif _close(got, want**2, 1e-3, 0):
+        note = " That is the variance; the question asks for the std."
+    return (
+        f"critical_weight_std: for width={width}, {activation} you returned {_fmt(got)}; the "
+        f"critical line width * Var(W) = {want**2 * width:g} needs std = {want:.4g}.{note}"
+    )
+
+
+register(
+    Exercise(
+        name="critical_weight_std",
+        cases=[
+            ((n, act), math.sqrt((2.0 if act == "relu" else 1.0) / n))
+            for n, act in ((128, "relu"), (128, "tanh"), (50, "linear"), (1000, "relu"), (10, "tanh"))
+        ],
+        explain=_critical_std_explain,
+        hint_text="On the critical line width * Var(W) = 2 for ReLU and 1 for tanh or linear "
+        "(zero bias). Solve for std = sqrt(Var(W)).",
+        solution_text="def critical_weight_std(width, activation):\n"
+        "    return math.sqrt((2.0 if activation == 'relu' else 1.0) / width)",
+    )
+)

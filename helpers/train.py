@@ -7,12 +7,32 @@ symmetry under constant init (03), deep ReLU nets (06), the sweeps of 09.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-__all__ = ["Dataset", "History", "make_blobs", "accuracy", "train"]
+__all__ = [
+    "Dataset",
+    "History",
+    "make_blobs",
+    "accuracy",
+    "train",
+    "single_thread",
+    "make_clusters",
+    "SEED004_INITS",
+    "seed004_net",
+    "compare_seed004",
+    "SWEEP_SCHEMES",
+    "build_classifier",
+    "tail_loss",
+    "Sweep",
+    "sweep_depth_init",
+    "update_ratios",
+    "steps_to_loss",
+]
 
 
 @dataclass(frozen=True)
@@ -97,13 +117,16 @@ def train(
     batch_size: int = 128,
     seed: int = 0,
     progress: bool = False,
+    on_step: Callable[[nn.Module], None] | None = None,
 ) -> History:
     """Train `model` with SGD (+momentum) on cross-entropy for `steps` minibatch steps.
 
     Minibatches are drawn with their own generator from `seed`, so two calls with
     the same model init and seed give the same History. A non-finite loss is
     recorded and training stops there (a blow-up is a result, not a crash).
-    progress=True shows a tqdm bar. Introduced in notebooks/03_constant_and_random_init.ipynb.
+    progress=True shows a tqdm bar. on_step(model), if given, runs after each backward pass,
+    before the update (where notebooks/09_init_in_training.ipynb reads the gradients).
+    Introduced in notebooks/03_constant_and_random_init.ipynb.
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {steps}, {batch_size}")
@@ -120,12 +143,252 @@ def train(
     for _ in trange(steps, disable=not progress, leave=False):
         idx = torch.randint(0, n, (min(batch_size, n),), generator=gen)
         loss = loss_fn(model(data.x_train[idx]), data.y_train[idx])
-        history.loss.append(float(loss))
+        history.loss.append(loss.item())
         if not math.isfinite(history.loss[-1]):
             break
         opt.zero_grad()
         loss.backward()
+        if on_step is not None:
+            on_step(model)
         opt.step()
     history.train_accuracy = accuracy(model, data.x_train, data.y_train)
     history.test_accuracy = accuracy(model, data.x_test, data.y_test)
     return history
+
+
+# --- 09: init in training: seed 004's comparison, depth x init sweep, update:data ratios ------
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one CPU thread inside the block, then restore the previous setting.
+
+    Nets this small spend their time in per-op overhead; on a shared 2-core machine two
+    threads contend and a sweep runs several times slower than on one.
+    Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def make_clusters(
+    n_samples: int = 2000,
+    n_features: int = 10,
+    n_classes: int = 2,
+    clusters_per_class: int = 4,
+    separation: float = 1.5,
+    seed: int = 0,
+) -> Dataset:
+    """make_blobs with several Gaussian clusters per class (cluster k has class k mod n_classes).
+
+    A class made of scattered clusters is not linearly separable, so the hidden layer
+    has work to do. Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    if clusters_per_class < 1:
+        raise ValueError(f"clusters_per_class must be >= 1, got {clusters_per_class}")
+    d = make_blobs(n_samples, n_features, n_classes * clusters_per_class, separation, seed=seed)
+    return Dataset(d.x_train, d.y_train % n_classes, d.x_test, d.y_test % n_classes)
+
+
+SEED004_INITS: tuple[str, ...] = ("xavier_uniform", "uniform_0.1")
+"""Seed 004's two weight inits: torch's xavier_uniform_ and uniform_(-0.1, 0.1)."""
+
+
+def seed004_net(weight_init: str, seed: int = 0) -> nn.Sequential:
+    """Seed 004's 10-20-2 ReLU net: nn.Linear's own bias init, weights re-drawn by `weight_init`.
+
+    "xavier_uniform" is nn.init.xavier_uniform_ (bound sqrt(6 / (fan_in + fan_out)),
+    0.45 and 0.52 here); "uniform_0.1" is nn.init.uniform_(w, -0.1, 0.1), as the article wrote.
+    Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    if weight_init not in SEED004_INITS:
+        raise ValueError(f"weight_init must be one of {SEED004_INITS}, got {weight_init!r}")
+    from helpers.nets import mlp
+
+    model = mlp([10, 20, 2], "relu", "pytorch_default", seed=seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    for layer in (model[0], model[2]):
+        if weight_init == "xavier_uniform":
+            nn.init.xavier_uniform_(layer.weight, generator=gen)
+        else:
+            nn.init.uniform_(layer.weight, -0.1, 0.1, generator=gen)
+    return model
+
+
+def compare_seed004(
+    data: Dataset,
+    seeds: range | list[int],
+    *,
+    steps: int = 200,
+    lr: float = 0.05,
+    momentum: float = 0.9,
+    progress: bool = False,
+) -> dict[str, list[float]]:
+    """Test accuracy of seed004_net under both inits, one run per seed (init and minibatches).
+
+    The same seed gives both inits the same minibatch order, so runs pair up.
+    Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    from tqdm.auto import tqdm
+
+    if data.n_features != 10 or data.n_classes != 2:
+        raise ValueError(f"seed 004's net needs 10 features and 2 classes, got "
+                         f"{data.n_features} and {data.n_classes}")
+    runs = [(name, s) for s in seeds for name in SEED004_INITS]
+    result: dict[str, list[float]] = {name: [] for name in SEED004_INITS}
+    with single_thread():
+        for name, s in tqdm(runs, disable=not progress, desc="seed 004 runs"):
+            h = train(seed004_net(name, s), data, steps=steps, lr=lr, momentum=momentum, seed=s)
+            result[name].append(h.test_accuracy)
+    return result
+
+
+SWEEP_SCHEMES: tuple[str, ...] = (
+    "small", "xavier", "pytorch_default", "orthogonal", "he", "lsuv", "small+bn", "he+bn",
+)
+"""Schemes of the depth sweep: "small" is N(0, small_std^2); "+bn" adds BatchNorm1d."""
+
+
+def build_classifier(
+    scheme: str,
+    depth: int,
+    width: int,
+    data: Dataset,
+    *,
+    activation: str = "relu",
+    small_std: float = 0.01,
+    seed: int = 0,
+) -> nn.Sequential:
+    """An MLP of `depth` Linear layers (depth - 1 hidden layers of `width`) for `data`.
+
+    scheme is one of SWEEP_SCHEMES; "lsuv" runs lsuv_ on the first 256 training rows.
+    Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    if scheme not in SWEEP_SCHEMES:
+        raise ValueError(f"scheme must be one of {SWEEP_SCHEMES}, got {scheme!r}")
+    if depth < 1 or width < 1:
+        raise ValueError(f"need depth >= 1 and width >= 1, got depth={depth}, width={width}")
+    from helpers.lsuv import lsuv_
+    from helpers.nets import mlp
+
+    base, batchnorm = scheme.removesuffix("+bn"), scheme.endswith("+bn")
+    init = {"small": "fixed", "lsuv": "orthogonal"}.get(base, base)
+    widths = [data.n_features] + [width] * (depth - 1) + [data.n_classes]
+    model = mlp(widths, activation, init, std=small_std if base == "small" else None,
+                batchnorm=batchnorm, seed=seed)
+    if base == "lsuv":
+        lsuv_(model, data.x_train[:256], generator=torch.Generator().manual_seed(seed))
+    return model
+
+
+def tail_loss(history: History, fraction: float = 0.1) -> float:
+    """Mean training loss over the last `fraction` of steps; inf if training blew up.
+
+    Smoother than the last minibatch's loss. Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    if not history.loss or not math.isfinite(history.loss[-1]):
+        return math.inf
+    k = max(1, int(len(history.loss) * fraction))
+    return sum(history.loss[-k:]) / k
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Final (tail) losses of a depth x init sweep, indexed [scheme, depth, seed]."""
+
+    schemes: tuple[str, ...]
+    depths: tuple[int, ...]
+    seeds: tuple[int, ...]
+    loss: torch.Tensor
+
+    def mean(self) -> torch.Tensor:
+        """Loss averaged over seeds, [scheme, depth] (inf if any seed blew up)."""
+        return self.loss.mean(dim=2)
+
+    def at(self, scheme: str, depth: int) -> torch.Tensor:
+        """The per-seed losses of one cell."""
+        return self.loss[self.schemes.index(scheme), self.depths.index(depth)]
+
+
+def sweep_depth_init(
+    data: Dataset,
+    schemes: tuple[str, ...] = SWEEP_SCHEMES,
+    depths: tuple[int, ...] = (2, 10, 30),
+    seeds: tuple[int, ...] = (0, 1),
+    *,
+    width: int = 32,
+    steps: int = 100,
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    progress: bool = False,
+) -> Sweep:
+    """Train a ReLU MLP for every (scheme, depth, seed) and record its tail_loss.
+
+    Every cell uses the same data, optimiser and step budget, so only init (and
+    BatchNorm) differ. One tqdm bar over all runs. Introduced in
+    notebooks/09_init_in_training.ipynb.
+    """
+    from tqdm.auto import tqdm
+
+    bad = [s for s in schemes if s not in SWEEP_SCHEMES]
+    if bad or not depths or not seeds or min(depths) < 1:
+        raise ValueError(f"schemes must come from {SWEEP_SCHEMES} (got {bad}); depths >= 1 and "
+                         f"seeds must be non-empty, got depths={depths}, seeds={seeds}")
+    loss = torch.empty(len(schemes), len(depths), len(seeds), dtype=torch.float64)
+    cells = [(i, j, k) for j in range(len(depths)) for i in range(len(schemes))
+             for k in range(len(seeds))]
+    with single_thread():
+        for i, j, k in tqdm(cells, disable=not progress, desc="depth x init sweep"):
+            model = build_classifier(schemes[i], depths[j], width, data, seed=seeds[k])
+            h = train(model, data, steps=steps, lr=lr, momentum=momentum, seed=seeds[k])
+            loss[i, j, k] = tail_loss(h)
+    return Sweep(tuple(schemes), tuple(depths), tuple(seeds), loss)
+
+
+def update_ratios(
+    model: nn.Module,
+    data: Dataset,
+    *,
+    steps: int = 100,
+    lr: float = 0.01,
+    momentum: float = 0.0,
+    seed: int = 0,
+) -> tuple[History, torch.Tensor]:
+    """Train and record Karpathy's update:data ratio log10(std(lr * grad) / std(W)) per step.
+
+    One column per nn.Linear weight, one row per step. About -3 means each step moves a
+    weight by a thousandth of its size; far below, the layer barely learns; far above, it
+    thrashes. (With momentum the real step differs from lr * grad; this is the ratio
+    Karpathy plots.) Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+    rows: list[list[float]] = []
+
+    def record(_model: nn.Module) -> None:
+        with torch.no_grad():
+            rows.append([math.log10(max(float((lr * w.grad).std() / w.std()), 1e-30))
+                         for w in weights])
+
+    with single_thread():
+        history = train(model, data, steps=steps, lr=lr, momentum=momentum, seed=seed,
+                        on_step=record)
+    return history, torch.tensor(rows, dtype=torch.float64).reshape(-1, len(weights))
+
+
+def steps_to_loss(history: History, threshold: float, window: int = 20) -> int | None:
+    """First step at which the running mean of `window` losses is <= threshold; None if never.
+
+    "How fast does it train": one number per run, robust to minibatch noise.
+    Introduced in notebooks/06_he_kaiming.ipynb.
+    """
+    if window < 1 or not math.isfinite(threshold):
+        raise ValueError(f"need window >= 1 and a finite threshold, got {window}, {threshold}")
+    loss = history.loss
+    for end in range(window, len(loss) + 1):
+        if sum(loss[end - window:end]) / window <= threshold:
+            return end
+    return None

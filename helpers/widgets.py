@@ -10,39 +10,51 @@ Tests drive a widget by setting a control's .value and reading `.png` or `.state
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterator, Sequence
 
 import ipywidgets as w
+import matplotlib as mpl
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from helpers import stats
+from helpers import plots, probe, stats
+from helpers.init import INIT_SCHEMES
+from helpers.nets import ACTIVATIONS
 from helpers.plots import COLORS, fig_to_png, new_figure, shade_saturation
 
-__all__ = ["Explorer", "monte_carlo_explorer", "preactivation_explorer"]
+__all__ = ["Explorer", "monte_carlo_explorer", "preactivation_explorer", "propagation_explorer",
+           "criticality_explorer"]
 
 
 class Explorer(w.VBox):
     """A VBox of controls, a figure (as a PNG Image) and a one-line readout.
 
     `render` is called with the controls' current values (a dict); it must draw on
-    `self.fig` (in place) and return the readout text. Subclass-free: builders
-    below make an Explorer with their own controls and render function.
+    `self.fig` (in place) and return the readout text, or (text, extra state dict).
+    Subclass-free: builders below make an Explorer with their own controls and render
+    function. `extras` are widgets shown after the controls that hold no value (e.g.
+    preset buttons); `with explorer.hold():` sets several controls with one redraw.
     """
 
     def __init__(self, controls: dict[str, w.ValueWidget], fig: Figure,
-                 render: Callable[[dict], str], *, dpi: float | None = None):
+                 render: Callable[[dict], str | tuple[str, dict]], *, dpi: float | None = None,
+                 extras: Sequence[w.Widget] = ()):
         self.controls = controls
         self.fig = fig
         self._render = render
         self._dpi = dpi
+        self._held = 0
         self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.readout = w.HTML()
         self.state: dict = {}
         self.png: bytes = b""
         box = w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap"))
-        super().__init__([box, self.image, self.readout])
+        rows = [box, w.HBox(list(extras), layout=w.Layout(flex_flow="row wrap"))] if extras else [box]
+        super().__init__([*rows, self.image, self.readout])
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self.update()
@@ -54,14 +66,38 @@ class Explorer(w.VBox):
     def update(self) -> None:
         """Recompute and redraw for the current values (what every control change calls)."""
         values = self.values()
-        text = self._render(values)
-        self.png = fig_to_png(self.fig, self._dpi)
+        out = self._render(values)
+        text, extra = out if isinstance(out, tuple) else (out, {})
+        self.png = self._encode()
         self.image.value = self.png
         self.readout.value = f"<b>{text}</b>" if text else ""
-        self.state = {**values, "readout": text}
+        self.state = {**values, **extra, "readout": text}
+
+    def _encode(self) -> bytes:
+        """The figure as PNG bytes. At the figure's own dpi, print_png gives the same bytes as
+        savefig ~40% faster (savefig resets dpi and size, which invalidates every text layout)."""
+        dpi = self._dpi or mpl.rcParams["savefig.dpi"]
+        dpi = self.fig.dpi if dpi == "figure" else dpi
+        if dpi != self.fig.dpi or not isinstance(self.fig.canvas, FigureCanvasAgg):
+            return fig_to_png(self.fig, self._dpi)
+        buf = io.BytesIO()
+        self.fig.canvas.print_png(buf)
+        return buf.getvalue()
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Change several controls inside this block; the figure is redrawn once, at the end."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if not self._held:
+                self.update()
 
     def _on_change(self, _change: dict) -> None:
-        self.update()
+        if not self._held:
+            self.update()
 
     def _repr_mimebundle_(self, **kwargs):
         data = super()._repr_mimebundle_(**kwargs) or {}
@@ -187,6 +223,294 @@ def preactivation_explorer(n: int = 10_000, weight_std: float = 3 ** -0.5,
 
 # --- 04 signal propagation: the explorer --------------------------------------------------
 
+PROPAGATION_WIDTHS = (10, 20, 50, 100, 200, 500)
+PROPAGATION_PRESETS: dict[str, dict] = {
+    "tanh, std 0.01: vanishes": dict(init="fixed", std=0.01, activation="tanh", depth=10),
+    "tanh, std 1: saturates": dict(init="fixed", std=1.0, activation="tanh", depth=10),
+    "ReLU + Xavier: decays": dict(init="xavier", activation="relu", depth=10),
+    "ReLU + He: holds": dict(init="he", activation="relu", depth=10),
+    "deep ReLU, std 10: overflows": dict(init="fixed", std=10.0, activation="relu", depth=50),
+}
+"""The classic cases, one click each (BatchNorm off, width unchanged)."""
+
+_cached_propagate = functools.lru_cache(maxsize=128)(probe.propagate)
+
+
+def _check_propagation_args(init, std, depth, activation, width, batch) -> None:
+    if init not in INIT_SCHEMES:
+        raise ValueError(f"init must be one of {INIT_SCHEMES}, got {init!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if width not in PROPAGATION_WIDTHS:
+        raise ValueError(f"width must be one of {PROPAGATION_WIDTHS}, got {width!r}")
+    if not (isinstance(depth, int) and 1 <= depth <= 50):
+        raise ValueError(f"depth must be an integer in 1..50, got {depth!r}")
+    if not (isinstance(std, int | float) and 1e-3 <= std <= 10):
+        raise ValueError(f"std must be in [0.001, 10], got {std!r}")
+    if not (isinstance(batch, int) and batch >= 2):
+        raise ValueError(f"batch must be an integer >= 2, got {batch!r}")
+
+
+def _propagation_controls(init, std, depth, activation, width, batchnorm) -> dict:
+    return {
+        "init": w.Dropdown(options=INIT_SCHEMES, value=init, description="init"),
+        "std": w.FloatLogSlider(value=std, base=10, min=-3, max=1, step=0.05,
+                                description="std (fixed)", readout_format=".3g"),
+        "depth": w.IntSlider(value=depth, min=1, max=50, description="depth L"),
+        "activation": w.Dropdown(options=ACTIVATIONS, value=activation, description="activation"),
+        "width": w.SelectionSlider(options=PROPAGATION_WIDTHS, value=width, description="width n"),
+        "batchnorm": w.Checkbox(value=batchnorm, description="BatchNorm"),
+    }
+
+
+def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10,
+                         activation: str = "tanh", width: int = 500, batchnorm: bool = False,
+                         *, batch: int = 256, seed: int = 0) -> Explorer:
+    """The series' main explorer: a Gaussian batch through `depth` layers and back.
+
+    Controls: init scheme (the std slider, log scale 1e-3..10, is for "fixed"), depth 1..50,
+    activation, width, BatchNorm after each Linear; preset buttons for the classic cases.
+    Per layer (helpers.probe.propagate, cached per setting): the activation distribution as a
+    heat map, forward and gradient std on a log axis, saturated/dead %, and a marked layer
+    where the signal overflows or underflows. The readout is probe.diagnose's one line; state
+    adds the probe's overflow/underflow layers and the "marked_layer" of the figure.
+    Introduced in notebooks/04_signal_propagation.ipynb.
+    """
+    _check_propagation_args(init, std, depth, activation, width, batch)
+    controls = _propagation_controls(init, std, depth, activation, width, batchnorm)
+    fig, art = plots.propagation_panels()
+
+    def render(v: dict) -> tuple[str, dict]:
+        fixed = v["init"] == "fixed"
+        controls["std"].disabled = not fixed
+        rec = _cached_propagate(v["depth"], v["width"], v["activation"], v["init"],
+                                std=float(v["std"]) if fixed else None, batch=batch,
+                                batchnorm=bool(v["batchnorm"]), seed=seed)
+        scheme = f"std {v['std']:.3g}" if fixed else v["init"]
+        bn = " + BatchNorm" if v["batchnorm"] else ""
+        title = f"{v['activation']}, {scheme}{bn}, width {v['width']}: {probe.headline(rec)}"
+        marked = plots.draw_propagation(art, rec, title)
+        return probe.diagnose(rec), {
+            "marked_layer": marked, "overflow_layer": rec.overflow_layer,
+            "underflow_layer": rec.underflow_layer, "grad_overflow_layer": rec.grad_overflow_layer,
+            "grad_underflow_layer": rec.grad_underflow_layer}
+
+    buttons = {name: w.Button(description=name, layout=w.Layout(width="auto"))
+               for name in PROPAGATION_PRESETS}
+    explorer = Explorer(controls, fig, render, extras=list(buttons.values()))
+    fig.set_layout_engine("none")  # laid out once at the first draw; redraws keep it (faster)
+    explorer.presets = buttons
+
+    def apply(name: str) -> None:
+        with explorer.hold():
+            for key, value in {"batchnorm": False, **PROPAGATION_PRESETS[name]}.items():
+                controls[key].value = value
+
+    for name, button in buttons.items():
+        button.on_click(lambda _b, name=name: apply(name))
+    return explorer
+
 # --- 07/08 zig-zag: learning rate, centring, momentum, fixes -------------------------------
 
+
+def _frozen(explorer: Explorer) -> Explorer:
+    """Keep the layout of the first drawing and drop minor log ticks: redraws skip the
+    constrained-layout pass and most tick-label text, the bulk of a two-panel redraw."""
+    from matplotlib.ticker import NullLocator
+
+    for ax in explorer.fig.axes:
+        if ax.get_yscale() == "log":
+            ax.yaxis.set_minor_locator(NullLocator())
+    explorer.fig.set_layout_engine("none")
+    return explorer
+
+
+@functools.lru_cache(maxsize=32)
+def _zigzag_landscape(centring: float, seed: int) -> tuple:
+    """The 2-D neuron's inputs and loss grid for one centring (cached: contours are the slow part)."""
+    from helpers import zigzag
+
+    inputs = zigzag.make_inputs("sigmoid", centring=centring, seed=seed)
+    return inputs, zigzag.loss_grid(inputs)
+
+
+def zigzag_explorer(lr: float = 0.2, centring: float = 0.0, momentum: float = 0.0,
+                    steps: int = 400, seed: int = 0) -> Explorer:
+    """Sliders for the learning rate, the centring of the inputs and the momentum of the 2-D
+    neuron: its path on the loss contours and its loss per step; the readout gives the share
+    of same-sign gradients, the steps to a loss of 1e-3 and the direction flips.
+
+    centring 0 feeds raw sigmoid outputs (all > 0), 1 feeds them centred (same mean square).
+    Introduced in notebooks/07_sigmoid_zigzag.ipynb.
+    """
+    from helpers import zigzag
+    from helpers.plots import plot_contour_path, plot_loss_per_step
+
+    if not (0 < lr <= 2 and 0 <= centring <= 1 and 0 <= momentum < 1):
+        raise ValueError("need lr in (0, 2], centring in [0, 1] and momentum in [0, 1), got "
+                         f"lr={lr!r}, centring={centring!r}, momentum={momentum!r}")
+    controls = {
+        "lr": w.FloatLogSlider(value=lr, base=10, min=-2, max=0.3, step=0.05,
+                               description="lr", readout_format=".3f"),
+        "centring": w.FloatSlider(value=centring, min=0.0, max=1.0, step=0.1,
+                                  description="centring"),
+        "momentum": w.FloatSlider(value=momentum, min=0.0, max=0.95, step=0.05,
+                                  description="momentum"),
+    }
+    fig, (ax, ax_loss) = new_figure(1, 2, figsize=(9.0, 4.0))
+    inputs, grid = _zigzag_landscape(centring, seed)
+    run = zigzag.train_neuron(inputs, lr=lr, momentum=momentum, steps=steps, seed=seed)
+    drawn = {"contours": plot_contour_path(ax, grid, run.weights, zigzag.W_STAR)[0],
+             "centring": centring}
+    path = ax.lines[0]
+    ax.legend(loc="upper right", fontsize="small")
+    (loss_line,) = plot_loss_per_step(ax_loss, {"loss": run.losses}, threshold=1e-3).values()
+    ax_loss.set_ylim(1e-8, 1e3)
+
+    def render(v: dict) -> str:
+        inputs, grid = _zigzag_landscape(round(v["centring"], 2), seed)
+        if drawn["centring"] != v["centring"]:
+            drawn["contours"].remove()
+            drawn["contours"] = ax.contour(*grid, levels=np.geomspace(1e-3, 30, 12),
+                                           colors=COLORS["neutral"], linewidths=0.7, alpha=0.7)
+            drawn["centring"] = v["centring"]
+        r = zigzag.train_neuron(inputs, lr=v["lr"], momentum=v["momentum"], steps=steps,
+                                seed=seed)
+        path.set_data(r.weights[:, 0], r.weights[:, 1])
+        loss_line.set_data(np.arange(len(r.losses)), np.minimum(r.losses, 1e3))
+        reached = (f"loss ≤ 1e-3 after {r.steps_to_threshold} steps"
+                   if r.steps_to_threshold is not None else "loss never reaches 1e-3")
+        if r.diverged_at is not None:
+            reached = f"diverged at step {r.diverged_at} (|w| > 1e6)"
+        ax.set_title(f"{r.same_sign:.0%} of gradients same-sign; {r.flips} direction flips")
+        ax_loss.set_title(reached)
+        return (f"lr {v['lr']:.3f}, centring {v['centring']:.1f}, momentum {v['momentum']:.2f}: "
+                f"same-sign gradients {r.same_sign:.0%}, {reached}, {r.flips} direction flips, "
+                f"condition number {inputs.condition_number:.1f}")
+
+    return _frozen(Explorer(controls, fig, render))
+
+
+def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float = 0.0,
+                   lr: float = 1.0, steps: int = 100, seed: int = 0) -> Explorer:
+    """Seed 002's experiment with its fixes switched on and off: BatchNorm, tanh, the SGD
+    momentum (0 = off) and the learning rate. Left: the weight after each step against the
+    unfixed run; right: the loss. The readout gives flips, final weight and final loss.
+
+    Introduced in notebooks/08_fixes.ipynb.
+    """
+    from helpers import zigzag
+    from helpers.plots import plot_loss_per_step, plot_weight_path
+
+    if not (0 < lr <= 3 and 0 <= momentum < 1):
+        raise ValueError(f"need lr in (0, 3] and momentum in [0, 1), got lr={lr!r}, "
+                         f"momentum={momentum!r}")
+    controls = {
+        "batchnorm": w.Checkbox(value=batchnorm, description="BatchNorm"),
+        "tanh": w.Checkbox(value=tanh, description="tanh"),
+        "momentum": w.FloatSlider(value=momentum, min=0.0, max=0.95, step=0.05,
+                                  description="momentum"),
+        "lr": w.FloatLogSlider(value=lr, base=10, min=-2, max=0.4, step=0.05,
+                               description="lr", readout_format=".3f"),
+    }
+    fig, (ax, ax_loss) = new_figure(1, 2, figsize=(9.0, 3.6))
+    base = zigzag.run_seed002(steps=steps, seed=seed)
+    colors = {"no fix, lr 1": COLORS["neutral"], "chosen": COLORS["measured"]}
+    lines = plot_weight_path(ax, {"no fix, lr 1": base.weights, "chosen": base.weights},
+                             colors=colors)
+    losses = plot_loss_per_step(ax_loss, {"no fix, lr 1": base.losses, "chosen": base.losses},
+                                colors=colors, start=1)
+
+    def render(v: dict) -> str:
+        fix = [name for name in ("batchnorm", "tanh") if v[name]]
+        fix += ["momentum"] if v["momentum"] > 0 else []
+        r = zigzag.run_seed002(fix, steps=steps, lr=v["lr"], seed=seed,
+                               momentum=v["momentum"] or zigzag.MOMENTUM)
+        steps_axis = np.arange(1, steps + 1)
+        lines["chosen"].set_data(steps_axis, r.weights)
+        losses["chosen"].set_data(steps_axis, r.losses)
+        for a in (ax, ax_loss):
+            a.relim()
+            a.autoscale_view()
+        name = " + ".join(fix) or "no fix"
+        ax.set_title(f"{name}, lr {v['lr']:.2f}: w ends at {r.weights[-1]:.3g}")
+        ax_loss.set_title(f"final loss {r.final_loss:.4f}; direction flips: {r.flips}")
+        return (f"{name}, lr {v['lr']:.3f}: {r.flips} direction flips, final weight "
+                f"{r.weights[-1]:.4g}, final loss {r.final_loss:.4f}")
+
+    return _frozen(Explorer(controls, fig, render))
+
+
 # --- 09 init in training --------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _profile(activation: str, sigma_w2: float, depth: int, seed: int) -> tuple:
+    """Per-layer log10 signal and gradient growth for one net (cached per slider position)."""
+    from helpers.criticality import propagation_map
+
+    fwd, bwd = propagation_map(activation, [sigma_w2], list(range(1, depth + 1)), width=128,
+                               batch=64, seed=seed)
+    return fwd[0], bwd[0]
+
+
+def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 2,
+                         depth: int = 30, seed: int = 0) -> Explorer:
+    """Activation, width * Var(W) and depth -> how a random net's signal and input gradient
+    grow or fade layer by layer, against the mean-field prediction chi_1 for the gradient.
+
+    chi_1 in the readout is the fixed-point value (the phase); the dashed lines follow
+    mean_field_profile layer by layer. Defaults: tanh at torch's gain 5/3
+    (sigma_w^2 = 2.78), which sits on the chaotic side.
+    Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    from helpers.criticality import (
+        CRITICAL_ACTIVATIONS,
+        critical_weight_var,
+        mean_field,
+        mean_field_profile,
+    )
+
+    if activation not in CRITICAL_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {CRITICAL_ACTIVATIONS}, got {activation!r}")
+    if not 0.25 <= sigma_w2 <= 8 or not 2 <= depth <= 50:
+        raise ValueError(f"need 0.25 <= sigma_w2 <= 8 and 2 <= depth <= 50, got {sigma_w2}, {depth}")
+    controls = {
+        "activation": w.Dropdown(options=CRITICAL_ACTIVATIONS, value=activation,
+                                 description="activation"),
+        "sigma_w2": w.FloatLogSlider(value=sigma_w2, base=2, min=-2, max=3, step=0.0625,
+                                     description="width·Var(W)", readout_format=".2f"),
+        "depth": w.IntSlider(value=depth, min=2, max=50, description="depth"),
+    }
+    fig, ax = new_figure(figsize=(7.0, 3.4))
+    (fwd_line,) = ax.plot([], [], "o-", ms=3, color=COLORS["measured"],
+                          label="pre-activation std (measured)")
+    (bwd_line,) = ax.plot([], [], "s-", ms=3, color=COLORS["bad"], label="input gradient (measured)")
+    (fwd_theory,) = ax.plot([], [], "--", color=COLORS["measured"], lw=1.5)
+    (bwd_theory,) = ax.plot([], [], "--", color=COLORS["bad"], lw=1.5)
+    ax.plot([], [], "--", color="black", lw=1.5, label="mean-field theory")
+    ax.axhline(0, color=COLORS["neutral"], lw=1)
+    ax.set_xlabel("layers crossed")
+    ax.set_ylabel("log10 growth")
+    ax.legend(loc="upper left", fontsize=8)
+
+    def render(v: dict) -> str:
+        act, s, d = v["activation"], round(float(v["sigma_w2"]), 4), int(v["depth"])
+        fwd, bwd = _profile(act, s, d, seed)
+        layers = np.arange(1, d + 1)
+        chi1 = mean_field(act, s, layers=200)[1]
+        fwd_mf, bwd_mf = mean_field_profile(act, s, d)
+        for line, y in ((fwd_line, fwd), (bwd_line, bwd), (fwd_theory, fwd_mf), (bwd_theory, bwd_mf)):
+            line.set_data(layers, y)
+        lo = min(-1.0, fwd.min(), bwd.min(), fwd_mf.min(), bwd_mf.min())
+        hi = max(1.0, fwd.max(), bwd.max(), fwd_mf.max(), bwd_mf.max())
+        ax.set_xlim(0, d + 1)
+        ax.set_ylim(lo - 0.3, hi + 0.3)
+        crit = critical_weight_var(act)
+        phase = "critical" if abs(s / crit - 1) < 0.03 else ("chaotic" if chi1 > 1 else "ordered")
+        ax.set_title(f"{act}, width·Var(W) = {s:.2f} ({phase}): gradient ×{10 ** bwd[-1]:.3g} "
+                     f"over {d} layers")
+        return (f"{act}, width·Var(W) = {s:.2f} (critical {crit:g}; chi_1 = {chi1:.3f}, {phase}): "
+                f"after {d} layers signal std x{10 ** fwd[-1]:.3g}, input gradient x{10 ** bwd[-1]:.3g}")
+
+    return Explorer(controls, fig, render)

@@ -12,7 +12,11 @@ RIGHT = {
     "he_conv_std": lambda c_in, k_h, k_w, a=0.0: math.sqrt(2 / ((1 + a**2) * c_in * k_h * k_w)),
     "uniform_bound": lambda std: math.sqrt(3) * std,
     "uniform_variance": lambda a, b: (b - a) ** 2 / 12,
+    "rms_gain": lambda std, fan_in, act: std * math.sqrt(fan_in / (2 if act == "relu" else 1)),
     "unit_output_std": lambda n, var_x: 1 / math.sqrt(n * var_x),
+    "critical_weight_std": lambda width, act: math.sqrt((2.0 if act == "relu" else 1.0) / width),
+    "max_stable_lr": lambda curvature: 2 / curvature,
+    "momentum_effective_lr": lambda lr, momentum: lr / (1 - momentum),
 }
 WRONG = {
     "pytorch_default_var": lambda fan_in: 1 / fan_in,
@@ -20,7 +24,11 @@ WRONG = {
     "he_conv_std": lambda c_in, k_h, k_w, a=0.0: math.sqrt(2 / c_in),
     "uniform_bound": lambda std: std,
     "uniform_variance": lambda a, b: (b - a) / math.sqrt(12),
+    "rms_gain": lambda std, fan_in, act: std * math.sqrt(fan_in),
     "unit_output_std": lambda n, var_x: 1 / n,
+    "critical_weight_std": lambda width, act: math.sqrt(2 / width),
+    "max_stable_lr": lambda curvature: 1 / curvature,
+    "momentum_effective_lr": lambda lr, momentum: lr * (1 - momentum),
 }
 
 
@@ -81,3 +89,10 @@ def test_init_messages_name_the_mistake():
     assert "whole kernel" in ex.he_conv_std.result(lambda c, h, w, a=0.0: math.sqrt(2 / c)).message
     slope_free = ex.he_conv_std.result(lambda c, h, w, a=0.0: math.sqrt(2 / (c * h * w)))
     assert "negative slope" in slope_free.message
+
+
+def test_zigzag_messages_name_the_mistake():
+    """07/08: the monotone limit 1/L'' and a shrunk momentum step are recognised and explained."""
+    assert "cross the minimum" in ex.max_stable_lr.result(lambda c: 1 / c).message
+    assert "divide by (1 - beta)" in ex.momentum_effective_lr.result(
+        lambda lr, m: lr * (1 - m)).message

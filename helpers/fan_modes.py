@@ -1,0 +1,87 @@
+"""fan_in vs fan_out: which direction a He-type init protects when the width changes.
+
+helpers.probe measures constant-width stacks, where fan_in = fan_out and the two modes
+coincide. Here the widths vary from layer to layer, so `mode` matters: "fan_in" keeps the
+forward signal's variance, "fan_out" the back-propagated gradient's. Introduced in
+notebooks/06_he_kaiming.ipynb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from helpers import init, nets
+
+__all__ = ["FLOW_SCHEMES", "Flow", "flow"]
+
+FLOW_SCHEMES: tuple[str, ...] = ("he", "xavier")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Per-layer std of the activations h_l and of dLoss/dh_l, layers 1..len(widths) - 1.
+
+    With repeats > 1, the geometric mean over that many independent nets (seeds).
+    """
+
+    widths: tuple[int, ...]
+    scheme: str
+    mode: str
+    repeats: int
+    forward_std: np.ndarray
+    grad_std: np.ndarray
+
+
+def flow(
+    widths: Sequence[int],
+    scheme: str = "he",
+    mode: str = "fan_in",
+    *,
+    batch: int = 256,
+    seed: int = 0,
+    repeats: int = 1,
+) -> Flow:
+    """Push a N(0, 1) batch through a ReLU MLP of these widths and back; std per layer.
+
+    Every Linear is drawn by helpers.init.initialize_ (normal, zero bias): "he" with the
+    ReLU gain and `mode`, "xavier" with gain 1 (mode unused). The loss is sum(h_L * P)
+    with P ~ N(0, 1), as in helpers.probe, so dLoss/dh_L has std 1. One finite-width net
+    fluctuates a lot around the expected std, so `repeats` nets (seeds seed, seed + 1, ...)
+    are averaged geometrically. Introduced in notebooks/06_he_kaiming.ipynb.
+    """
+    if scheme not in FLOW_SCHEMES:
+        raise ValueError(f"scheme must be one of {FLOW_SCHEMES}, got {scheme!r}")
+    if mode not in init.MODES:
+        raise ValueError(f"mode must be one of {init.MODES}, got {mode!r}")
+    if batch < 2 or repeats < 1:
+        raise ValueError(f"need batch >= 2 and repeats >= 1, got batch={batch}, repeats={repeats}")
+    widths = [int(w) for w in widths]
+    runs = [_one_flow(widths, scheme, mode, batch, seed + r) for r in range(repeats)]
+    forward, grad = (np.exp(np.mean(np.log([run[i] for run in runs]), axis=0)) for i in (0, 1))
+    return Flow(tuple(widths), scheme, mode, repeats, forward, grad)
+
+
+def _one_flow(widths: list[int], scheme: str, mode: str, batch: int,
+              seed: int) -> tuple[np.ndarray, np.ndarray]:
+    net = nets.mlp(widths, "relu", scheme, final_activation=True, seed=seed)  # checks widths
+    gen = torch.Generator().manual_seed(seed)
+    kwargs = {"nonlinearity": "relu", "mode": mode} if scheme == "he" else {}
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            init.initialize_(layer.weight, scheme, generator=gen, **kwargs)
+    net.requires_grad_(False)
+    h = torch.randn(batch, widths[0], generator=gen).requires_grad_(True)
+    hs = []
+    for module in net:
+        h = module(h)
+        if not isinstance(module, nn.Linear):
+            hs.append(h)
+    projection = torch.randn(hs[-1].shape, generator=gen)
+    grads = torch.autograd.grad((hs[-1] * projection).sum(), hs)
+    return (np.array([float(a.detach().std()) for a in hs]),
+            np.array([float(g.std()) for g in grads]))

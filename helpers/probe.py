@@ -1,0 +1,402 @@
+"""The probe: push a fixed batch through a deep MLP and back, and record what each layer sees.
+
+This is the measurement behind notebooks 04-06 and the series' main explorer: per layer
+the forward std, the back-propagated gradient std, histograms of activations and of
+gradients, the saturated or dead fraction, and the first layer where the signal
+overflows to inf/NaN or underflows to exactly 0. A numeric blow-up is a result to show,
+never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from helpers.init import INIT_SCHEMES
+from helpers.nets import ACTIVATIONS, mlp
+from helpers.stats import SATURATION
+
+__all__ = ["LOSS", "Propagation", "propagate", "diagnose", "headline"]
+
+LOSS = "sum(h_L * P), P a fixed N(0, 1) matrix of the batch's shape: dLoss/dh_L = P, std 1"
+"""The loss whose gradient the probe back-propagates (a random projection of the output)."""
+
+_RECTIFIED = ("relu", "leaky_relu")
+
+
+@dataclass(frozen=True)
+class Propagation:
+    """What `propagate` measured; every per-layer array has one entry per layer 1..depth.
+
+    Layer l means the output of the l-th Linear (+ BatchNorm) + activation. forward_std,
+    forward_mean and grad_std are NaN from the layer where that signal overflowed on.
+    hist[l] counts layer l's finite activations in the bins `edges`, grad_hist[l] its
+    gradients in `grad_edges`; values outside the range are counted in the outermost bins.
+    saturated is None unless the activation is tanh/sigmoid, dead None unless relu/leaky_relu.
+    overflow_layer / underflow_layer: first layer (1-based) whose activations contain
+    inf/NaN / are all exactly 0 (None if never); grad_overflow_layer / grad_underflow_layer:
+    the same for gradients, first in backward order (i.e. the highest such layer). Once the
+    forward signal overflows, the probe stops: later layers and every gradient are NaN (the
+    loss is not a number), so grad_overflow_layer is then `depth`.
+    values / grads: the per-layer arrays (batch, width), only with keep_values=True.
+    """
+
+    depth: int
+    width: int
+    activation: str
+    init: str
+    std: float | None
+    param: float | None
+    batch: int
+    batchnorm: bool
+    seed: int
+    forward_std: np.ndarray
+    forward_mean: np.ndarray
+    grad_std: np.ndarray
+    hist: np.ndarray
+    edges: np.ndarray
+    grad_hist: np.ndarray
+    grad_edges: np.ndarray
+    saturated: np.ndarray | None
+    dead: np.ndarray | None
+    overflow_layer: int | None
+    underflow_layer: int | None
+    grad_overflow_layer: int | None
+    grad_underflow_layer: int | None
+    values: list[np.ndarray] | None = None
+    grads: list[np.ndarray] | None = None
+
+    @property
+    def layers(self) -> np.ndarray:
+        """Layer numbers 1..depth, the x axis of every per-layer plot."""
+        return np.arange(1, self.depth + 1)
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool)
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float | np.floating | np.integer) and not isinstance(x, bool)
+
+
+def _check_range(name: str, r: tuple[float, float] | None) -> None:
+    if r is None:
+        return
+    ok = (isinstance(r, tuple | list) and len(r) == 2 and all(_is_number(v) for v in r)
+          and all(math.isfinite(v) for v in r) and r[0] < r[1])
+    if not ok:
+        raise ValueError(f"{name} must be None or (lo, hi) with finite lo < hi, got {r!r}")
+
+
+def _check_args(depth, width, activation, init, std, param, batch, bins) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if init not in INIT_SCHEMES:
+        raise ValueError(f"init must be one of {INIT_SCHEMES}, got {init!r}")
+    for name, value, least in (("depth", depth, 1), ("width", width, 1), ("batch", batch, 2),
+                               ("bins", bins, 1)):
+        if not _is_int(value) or value < least:
+            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    if init == "fixed":
+        if std is None or not _is_number(std) or not math.isfinite(std) or std <= 0:
+            raise ValueError(f"init 'fixed' needs a finite std > 0, got std={std!r}")
+    elif std is not None:
+        raise ValueError(f"std is only for init 'fixed'; {init!r} computes its own (got {std!r})")
+    if param is not None:
+        if activation != "leaky_relu":
+            raise ValueError(f"param is leaky_relu's negative slope; {activation!r} takes none")
+        if not _is_number(param) or not math.isfinite(param):
+            raise ValueError(f"param (leaky_relu's negative slope) must be a finite number, got {param!r}")
+
+
+_NETS: dict[tuple, nn.Sequential] = {}
+_MAX_NETS = 3
+
+
+def _modules_per_layer(batchnorm: bool) -> int:
+    return 3 if batchnorm else 2
+
+
+def _unit_net(depth: int, width: int, activation: str, init: str, param: float | None,
+              batchnorm: bool, seed: int) -> nn.Sequential:
+    """The first `depth` layers of the probe's MLP, from a small cache of the deepest one built.
+
+    mlp draws the layers in order from one seeded generator, so the first k layers of a
+    deep net are exactly the k-layer net: changing depth costs no new weights. "fixed"
+    is built at std 1 and the probe multiplies each Linear's output by std (the same net
+    as weights std * N(0, 1)), so moving a std slider costs none either.
+    """
+    key = (width, activation, init, param, batchnorm, seed)
+    per = _modules_per_layer(batchnorm)
+    net = _NETS.pop(key, None)
+    if net is None or len(net) < depth * per:
+        net = mlp([width] * (depth + 1), activation, init,
+                  std=1.0 if init == "fixed" else None, param=param, batchnorm=batchnorm,
+                  final_activation=True, seed=seed)
+        net.requires_grad_(False)
+    _NETS[key] = net  # most recently used last
+    while len(_NETS) > _MAX_NETS:
+        _NETS.pop(next(iter(_NETS)))
+    return net[: depth * per]
+
+
+def _forward(net: nn.Sequential, x: torch.Tensor, scale: float) -> list[torch.Tensor]:
+    """Run the net, returning each activation's output (the tensors we differentiate).
+
+    Stops after the first layer that holds inf/NaN: past it every value is inf/NaN too, and
+    so is the loss (computing them is slow on CPUs). BatchNorm runs on batch statistics
+    without touching its running averages."""
+    outputs = []
+    h = x
+    for module in net:
+        if isinstance(module, nn.Linear):
+            h = nn.functional.linear(h, module.weight, module.bias)
+            if scale != 1.0:
+                h = h * scale  # "fixed": its bias is 0
+        elif isinstance(module, nn.BatchNorm1d):
+            h = nn.functional.batch_norm(h, None, None, module.weight, module.bias, True, 0.0,
+                                         module.eps)
+        else:
+            h = module(h)
+            outputs.append(h)
+            if not math.isfinite(float(h.detach().abs().amax())):  # amax propagates NaN
+                break
+    return outputs
+
+
+class _LayerStats:
+    """std, mean, max |value| and histogram of each array in a list (one per layer).
+
+    numpy with reused buffers: on a slider's time budget, np.histogram is ~4x slower
+    than clip + bincount. Non-finite values are left out of std, mean and histogram."""
+
+    def __init__(self, arrays: list[np.ndarray], lo: float, hi: float, bins: int):
+        n = arrays[0].size
+        self.buf = np.empty(n, np.float32)
+        self.idx = np.empty(n, np.intp)
+        self.lo, self.hi, self.bins = lo, hi, bins
+        rows = [self._one(a.reshape(-1)) for a in arrays]
+        self.std = np.array([r[0] for r in rows])
+        self.mean = np.array([r[1] for r in rows])
+        self.absmax = np.array([r[2] for r in rows])
+        self.hist = np.stack([r[3] for r in rows])
+
+    def _one(self, a: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+        buf = self.buf
+        absmax = float(np.abs(a, out=buf).max())  # NaN propagates
+        if not math.isfinite(absmax):
+            a = a[np.isfinite(a)]
+            buf = buf[: a.size]
+        mean = float(a.mean(dtype=np.float64)) if a.size else math.nan
+        std = math.nan
+        if a.size > 1:
+            np.subtract(a, np.float32(mean), out=buf)
+            top = float(np.abs(buf).max())
+            if 1e-15 < top < 1e15:  # the squares fit in float32
+                std = math.sqrt(float(np.dot(buf, buf)) / (a.size - 1))
+            else:
+                std = float(np.std(buf, dtype=np.float64, ddof=1))
+        return std, mean, absmax, self._hist(a, buf)
+
+    def _hist(self, a: np.ndarray, buf: np.ndarray) -> np.ndarray:
+        np.clip(a, self.lo, self.hi, out=buf)
+        np.subtract(buf, self.lo, out=buf)
+        np.multiply(buf, self.bins / (self.hi - self.lo), out=buf)
+        np.minimum(buf, self.bins - 1, out=buf)
+        idx = self.idx[: a.size]
+        idx[...] = buf
+        return np.bincount(idx, minlength=self.bins)
+
+
+def _fraction(arrays: list[np.ndarray], activation: str) -> np.ndarray | None:
+    """Saturated (tanh |h| > 0.99, sigmoid outside [0.01, 0.99]) or dead (h == 0) fraction."""
+    if activation == "tanh":
+        t = SATURATION["tanh"]
+        counts = [np.count_nonzero(a > t) + np.count_nonzero(a < -t) for a in arrays]
+    elif activation == "sigmoid":
+        p = SATURATION["sigmoid"]
+        counts = [np.count_nonzero(a < p) + np.count_nonzero(a > 1 - p) for a in arrays]
+    elif activation in _RECTIFIED:
+        counts = [np.count_nonzero(a == 0) for a in arrays]
+    else:
+        return None
+    return np.array(counts, dtype=float) / arrays[0].size
+
+
+def _first(mask: np.ndarray, reverse: bool = False) -> int | None:
+    """1-based index of the first True in mask (the last one if reverse), or None."""
+    hits = np.flatnonzero(mask)
+    if hits.size == 0:
+        return None
+    return int(hits[-1] if reverse else hits[0]) + 1
+
+
+def _after(arr: np.ndarray, layer: int | None, reverse: bool = False) -> np.ndarray:
+    """arr with NaN from `layer` on (from `layer` down if reverse): values past an overflow."""
+    arr = np.array(arr, dtype=float)
+    if layer is not None:
+        if reverse:
+            arr[:layer] = np.nan
+        else:
+            arr[layer - 1:] = np.nan
+    return arr
+
+
+def propagate(
+    depth: int,
+    width: int,
+    activation: str,
+    init: str,
+    *,
+    std: float | None = None,
+    param: float | None = None,
+    batch: int = 256,
+    batchnorm: bool = False,
+    seed: int = 0,
+    keep_values: bool = False,
+    bins: int = 50,
+    hist_range: tuple[float, float] | None = None,
+    grad_range: tuple[float, float] | None = None,
+) -> Propagation:
+    """Forward AND backward through `depth` layers of `width` units; per-layer statistics.
+
+    The net is helpers.nets.mlp([width] * (depth + 1), activation, init, std=..., param=...,
+    batchnorm=..., final_activation=True, seed=seed): an activation after every Linear
+    (BatchNorm1d before it if batchnorm, in training mode: batch statistics). init is one of
+    helpers.init.INIT_SCHEMES ("fixed" needs std; "he" uses the activation's gain; xavier,
+    lecun, orthogonal gain 1), activation one of helpers.nets.ACTIVATIONS (param = leaky
+    slope). The input is a fixed N(0, 1) batch (batch, width) from numpy's default_rng(seed).
+    The loss is LOSS = sum(h_L * P) with P ~ N(0, 1), so the output-side gradient has std 1
+    and never vanishes trivially; grad_std[l] is the std of dLoss/dh_l, the gradient w.r.t.
+    layer l's activations (weights get no gradients: only the signal is measured).
+    Histogram bins: tanh [-1, 1], sigmoid [0, 1], others +-3 rms of layer 1 ([0, 3 rms] for
+    relu); gradients +-3 grad std of layer depth; hist_range / grad_range override them.
+    Saturated: tanh |h| > 0.99, sigmoid h outside [0.01, 0.99]; dead: h == 0 (relu, leaky).
+    Never raises on overflow or underflow: see Propagation. ValueError on bad arguments.
+    Introduced in notebooks/04_signal_propagation.ipynb.
+    """
+    _check_args(depth, width, activation, init, std, param, batch, bins)
+    _check_range("hist_range", hist_range)
+    _check_range("grad_range", grad_range)
+    net = _unit_net(depth, width, activation, init, param, bool(batchnorm), seed)
+    rng = np.random.default_rng(seed)
+    x = torch.from_numpy(rng.standard_normal((batch, width), dtype=np.float32))
+    projection = torch.from_numpy(rng.standard_normal((batch, width), dtype=np.float32))
+    hs = _forward(net, x.requires_grad_(True), float(std) if init == "fixed" else 1.0)
+    values = [h.detach().numpy() for h in hs]
+    nan = np.full((batch, width), np.nan, dtype=np.float32)
+    if len(hs) == depth and np.isfinite(values[-1]).all():
+        gvalues = [g.numpy() for g in torch.autograd.grad((hs[-1] * projection).sum(), hs)]
+    else:  # the loss is inf/NaN: no gradient means anything
+        values += [nan] * (depth - len(values))
+        gvalues = [nan] * depth
+    settings = dict(depth=depth, width=width, activation=activation, init=init, std=std,
+                    param=param, batch=batch, batchnorm=bool(batchnorm), seed=seed)
+    with np.errstate(all="ignore"):  # inf/NaN are results here, not warnings
+        return _record(settings, values, gvalues, bins, hist_range, grad_range, keep_values)
+
+
+def _default_range(activation: str, rms1: float) -> tuple[float, float]:
+    """Histogram range of the activations: the activation's image, else +-3 rms of layer 1."""
+    if activation == "tanh":
+        return (-1.0, 1.0)
+    if activation == "sigmoid":
+        return (0.0, 1.0)
+    r = 3 * rms1 if math.isfinite(rms1) and rms1 > 0 else 1.0
+    return (0.0, r) if activation == "relu" else (-r, r)
+
+
+def _record(settings: dict, values: list[np.ndarray], gvalues: list[np.ndarray], bins: int,
+            hist_range: tuple[float, float] | None, grad_range: tuple[float, float] | None,
+            keep_values: bool) -> Propagation:
+    """Turn the per-layer arrays into a Propagation (its docstring lists the fields)."""
+    rms1 = float(np.sqrt(np.mean(np.square(values[0], dtype=np.float64))))
+    lo, hi = hist_range or _default_range(settings["activation"], rms1)
+    g_last = float(np.std(gvalues[-1], dtype=np.float64))
+    g_ref = g_last if math.isfinite(g_last) and g_last > 0 else 1.0
+    glo, ghi = grad_range or (-3 * g_ref, 3 * g_ref)
+    fwd, bwd = _LayerStats(values, lo, hi, bins), _LayerStats(gvalues, glo, ghi, bins)
+    overflow = _first(~np.isfinite(fwd.absmax))
+    g_overflow = _first(~np.isfinite(bwd.absmax), reverse=True)
+    frac = _fraction(values, settings["activation"])
+    frac = None if frac is None else _after(frac, overflow)
+    rectified = settings["activation"] in _RECTIFIED
+    return Propagation(
+        **settings,
+        forward_std=_after(fwd.std, overflow), forward_mean=_after(fwd.mean, overflow),
+        grad_std=_after(bwd.std, g_overflow, reverse=True),
+        hist=fwd.hist, edges=np.linspace(lo, hi, bins + 1),
+        grad_hist=bwd.hist, grad_edges=np.linspace(glo, ghi, bins + 1),
+        saturated=None if rectified else frac, dead=frac if rectified else None,
+        overflow_layer=overflow, underflow_layer=_first(fwd.absmax == 0),
+        grad_overflow_layer=g_overflow, grad_underflow_layer=_first(bwd.absmax == 0, reverse=True),
+        values=[v.copy() for v in values] if keep_values else None,
+        grads=[g.copy() for g in gvalues] if keep_values else None,
+    )
+
+
+def _trend(ratio: float) -> str:
+    return "vanishing" if ratio < 0.1 else "exploding" if ratio > 10 else "holds"
+
+
+def diagnose(rec: Propagation) -> str:
+    """One line naming the regime: where the signal overflows to inf/NaN or underflows to 0,
+    else whether the forward std and the gradient vanish, explode or hold from end to end
+    (a factor beyond 10x is vanishing/exploding), and the worst saturated/dead fraction.
+
+    Introduced in notebooks/04_signal_propagation.ipynb.
+    """
+    parts = []
+    if rec.overflow_layer is not None:
+        parts.append(f"forward signal overflows to inf/NaN at layer {rec.overflow_layer}")
+    elif rec.underflow_layer is not None:
+        parts.append(f"forward signal underflows to exactly 0 at layer {rec.underflow_layer}")
+    elif rec.depth > 1:
+        ratio = rec.forward_std[-1] / rec.forward_std[0]
+        parts.append(f"std at layer {rec.depth} is {ratio:.2g}x layer 1: {_trend(ratio)}")
+    else:
+        parts.append(f"std at layer 1 is {rec.forward_std[0]:.2g}")
+    if rec.overflow_layer is not None:
+        parts.append("the loss is inf/NaN, and so is every gradient")
+    elif rec.grad_overflow_layer is not None:
+        parts.append(f"gradient overflows to inf/NaN at layer {rec.grad_overflow_layer}")
+    elif rec.grad_underflow_layer is not None:
+        parts.append(f"gradient is exactly 0 from layer {rec.grad_underflow_layer} down")
+    elif rec.depth > 1:
+        ratio = rec.grad_std[0] / rec.grad_std[-1]
+        parts.append(f"gradient at layer 1 is {ratio:.2g}x layer {rec.depth}: {_trend(ratio)}")
+    frac = rec.saturated if rec.saturated is not None else rec.dead
+    if frac is not None and np.isfinite(frac).any():
+        kind = "saturated" if rec.saturated is not None else "dead"
+        parts.append(f"up to {np.nanmax(frac):.0%} {kind}")
+    return "; ".join(parts)
+
+
+def headline(rec: Propagation) -> str:
+    """The finding in a few words, for a figure title: where it blows up, else how the forward
+    std and the gradient change from end to end, and any majority saturation.
+
+    Introduced in notebooks/04_signal_propagation.ipynb.
+    """
+    if rec.overflow_layer is not None:
+        return f"signal overflows to inf/NaN at layer {rec.overflow_layer}"
+    if rec.underflow_layer is not None:
+        return f"signal underflows to exactly 0 at layer {rec.underflow_layer}"
+    words = {"vanishing": "vanishes", "exploding": "explodes", "holds": "holds"}
+    ratio = rec.forward_std[-1] / rec.forward_std[0]
+    parts = [f"std {words[_trend(ratio)]} (x{ratio:.2g} by layer {rec.depth})"]
+    if rec.saturated is not None and np.nanmax(rec.saturated) > 0.5:
+        parts.append(f"{np.nanmax(rec.saturated):.0%} saturated")
+    if rec.grad_overflow_layer is not None:
+        parts.append(f"gradient overflows at layer {rec.grad_overflow_layer}")
+    elif rec.grad_underflow_layer is not None:
+        parts.append(f"gradient is 0 from layer {rec.grad_underflow_layer} down")
+    else:
+        g = rec.grad_std[0] / rec.grad_std[-1]
+        parts.append(f"gradient {words[_trend(g)]} (x{g:.2g} at layer 1)")
+    return ", ".join(parts)

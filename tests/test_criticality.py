@@ -1,0 +1,78 @@
+"""Mean-field theory of signal propagation (Poole et al. 2016) against closed forms and
+against measured random networks; and notebook 09's criticality explorer."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import criticality as crit
+from helpers import widgets
+
+
+def test_critical_values():
+    assert crit.critical_weight_var("relu") == 2.0
+    assert crit.critical_weight_var("tanh") == crit.critical_weight_var("linear") == 1.0
+    with pytest.raises(ValueError, match="activation must be one of"):
+        crit.critical_weight_var("gelu")
+
+
+@given(st.floats(0.1, 10))
+def test_relu_and_linear_chi_closed_forms(s):
+    assert crit.mean_field("relu", s, layers=1)[1] == pytest.approx(s / 2)
+    assert crit.mean_field("linear", s, layers=1)[1] == pytest.approx(s)
+
+
+def test_tanh_phases():
+    """Below 1: q* = 0 and chi_1 = sigma_w^2 (ordered); above 1: q* > 0 and chi_1 > 1 (chaotic)."""
+    q, chi = crit.mean_field("tanh", 0.5)
+    assert q < 1e-12 and chi == pytest.approx(0.5)
+    q, chi = crit.mean_field("tanh", (5 / 3) ** 2)
+    assert q > 1 and 1.15 < chi < 1.25, "torch's tanh gain 5/3 lies on the chaotic side"
+
+
+def test_tanh_fixed_point_satisfies_its_equation():
+    q, _ = crit.mean_field("tanh", 2.0)
+    z = np.random.default_rng(0).standard_normal(2_000_000)
+    assert q == pytest.approx(2.0 * np.mean(np.tanh(math.sqrt(q) * z) ** 2), rel=5e-3)
+
+
+@pytest.mark.parametrize("activation,s", [("tanh", 0.5), ("tanh", 2.78), ("relu", 1.0),
+                                          ("relu", 4.0), ("linear", 1.5)])
+def test_measured_random_nets_follow_the_mean_field_profile(activation, s):
+    depths = [1, 5, 10]
+    fwd, bwd = crit.propagation_map(activation, [s], depths, width=256, batch=256, seed=1)
+    mf_fwd, mf_bwd = crit.mean_field_profile(activation, s, 10)
+    idx = [d - 1 for d in depths]
+    assert fwd[0] == pytest.approx(mf_fwd[idx], abs=0.12)
+    assert bwd[0] == pytest.approx(mf_bwd[idx], abs=0.12)
+
+
+def test_bad_input_is_a_value_error():
+    with pytest.raises(ValueError, match="sigma_w2"):
+        crit.propagation_map("relu", [0.0], [1])
+    with pytest.raises(ValueError, match="depths"):
+        crit.propagation_map("relu", [1.0], [])
+    with pytest.raises(ValueError, match="depth"):
+        crit.mean_field_profile("tanh", 1.0, 0)
+
+
+def test_explorer_defaults_draw_and_controls_redraw():
+    e = widgets.criticality_explorer()
+    assert e.png and "tanh" in e.state["readout"] and "chaotic" in e.state["readout"]
+    e.controls["activation"].value = "relu"
+    e.controls["sigma_w2"].value = 2.0
+    assert "critical" in e.state["readout"] and e.state["activation"] == "relu"
+    e.controls["sigma_w2"].value = 0.5
+    assert "ordered" in e.state["readout"]
+    with pytest.raises(ValueError, match="activation"):
+        widgets.criticality_explorer("sigmoid")
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.sampled_from([0.3, 1.0, 3.0, 7.5]), st.integers(2, 12))
+def test_explorer_never_crashes_over_its_range(s, depth):
+    e = widgets.criticality_explorer("relu", s, depth)
+    assert f"after {depth} layers" in e.state["readout"]

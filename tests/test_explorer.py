@@ -1,0 +1,173 @@
+"""The signal-propagation explorer of notebook 04, driven as a learner drives it.
+
+Protects: the static figure at the defaults, that every control and preset redraws
+and agrees with helpers.probe, that the std slider only matters for "fixed", that one
+preset click is one redraw, and, over hundreds of random settings of every control,
+no exception, never a blank figure, and every overflow/underflow marked at its layer.
+"""
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from helpers import probe, widgets
+from helpers.init import INIT_SCHEMES
+from helpers.nets import ACTIVATIONS
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+
+
+def _not_blank(e) -> bool:
+    """A PNG with real content, and a figure whose panels hold data or a blow-up marker."""
+    px = _pixels(e.png)
+    art_lines = e.fig.axes[1].get_lines()
+    has_curve = any(np.isfinite(np.asarray(line.get_ydata(), dtype=float)).any()
+                    for line in art_lines[:4])
+    return px.std() > 20 and (has_curve or e.state["marked_layer"] is not None)
+
+
+def _marked_at(e, layer: int) -> bool:
+    """Every panel's vertical marker sits at `layer` and the message names it."""
+    vlines = [line for ax in e.fig.axes[:3] for line in ax.get_lines()
+              if line.get_linestyle() == "--" and line.get_visible()]
+    texts = [t.get_text() for t in e.fig.axes[1].texts if t.get_visible()]
+    return (len(vlines) == 3 and all(line.get_xdata()[0] == layer for line in vlines)
+            and any(f"layer {layer}" in t for t in texts))
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return widgets.propagation_explorer(batch=32)
+
+
+def test_defaults_draw_the_static_figure_and_a_text_fallback():
+    e = widgets.propagation_explorer()
+    bundle = e._repr_mimebundle_()
+    assert "image/png" in bundle and bundle["text/plain"].startswith("Explorer: std at layer 10")
+    assert _not_blank(e) and "vanishing" in e.state["readout"]
+    rec = probe.propagate(10, 500, "tanh", "fixed", std=0.01)
+    assert probe.diagnose(rec) == e.state["readout"], "the readout is the probe's diagnosis"
+    assert "tanh, std 0.01" in e.fig._suptitle.get_text()
+
+
+def test_controls_redraw_and_std_is_only_for_fixed(explorer):
+    e = explorer
+    with e.hold():
+        for key, value in dict(init="fixed", std=0.01, activation="tanh", depth=10,
+                               width=200, batchnorm=False).items():
+            e.controls[key].value = value
+    before = e.png
+    e.controls["depth"].value = 12
+    assert e.png != before and "layer 12" in e.state["readout"]
+    e.controls["init"].value = "xavier"
+    assert e.controls["std"].disabled
+    readout = e.state["readout"]
+    e.controls["std"].value = 0.5  # ignored by xavier
+    assert e.state["readout"] == readout
+    e.controls["init"].value = "fixed"
+    assert not e.controls["std"].disabled
+
+
+def test_batchnorm_toggle_restores_the_flow(explorer):
+    e = explorer
+    e.presets["tanh, std 0.01: vanishes"].click()
+    assert "vanishing" in e.state["readout"]
+    e.controls["batchnorm"].value = True
+    assert "vanishing" not in e.state["readout"].split(";")[0]
+    assert "BatchNorm" in e.fig._suptitle.get_text()
+
+
+@pytest.mark.parametrize("name,expect", [
+    ("tanh, std 0.01: vanishes", "vanishing"),
+    ("tanh, std 1: saturates", "saturated"),
+    ("ReLU + Xavier: decays", "vanishing"),
+    ("ReLU + He: holds", "holds"),
+    ("deep ReLU, std 10: overflows", "overflows to inf/NaN at layer"),
+])
+def test_each_preset_is_one_click_and_one_redraw(name, expect):
+    e = widgets.propagation_explorer(width=100, batch=64)
+    calls = []
+    original = e._render
+    e._render = lambda v: calls.append(v) or original(v)
+    e.controls["batchnorm"].value = True
+    calls.clear()
+    e.presets[name].click()
+    assert len(calls) == 1, "a preset sets several controls but redraws once"
+    assert expect in e.state["readout"] and not e.state["batchnorm"]
+    for key, value in widgets.PROPAGATION_PRESETS[name].items():
+        assert e.state[key] == value
+
+
+def test_overflow_is_marked_at_its_layer():
+    e = widgets.propagation_explorer(width=100, batch=64)
+    e.presets["deep ReLU, std 10: overflows"].click()
+    k = e.state["overflow_layer"]
+    assert k is not None and e.state["marked_layer"] == k and _marked_at(e, k)
+    nan_marks = e.fig.axes[1].get_lines()[3]
+    assert k in set(nan_marks.get_xdata()), "layers past the overflow are drawn as markers"
+
+
+def test_underflow_is_marked_at_its_layer(explorer):
+    e = explorer
+    with e.hold():
+        for key, value in dict(init="fixed", std=0.001, activation="tanh", depth=50,
+                               width=100, batchnorm=False).items():
+            e.controls[key].value = value
+    k = e.state["underflow_layer"]
+    assert k is not None and e.state["marked_layer"] == k and _marked_at(e, k)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(init="kaiming"), "init must be one of"),
+    (dict(activation="gelu"), "activation must be one of"),
+    (dict(width=300), "width must be one of"),
+    (dict(depth=51), "depth must be an integer in 1..50"),
+    (dict(std=100.0), r"std must be in \[0.001, 10\]"),
+    (dict(batch=1), "batch must be an integer >= 2"),
+])
+def test_bad_arguments_name_the_choices(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        widgets.propagation_explorer(**kwargs)
+
+
+def _expected_mark(state: dict) -> int | None:
+    for key in ("overflow_layer", "underflow_layer", "grad_overflow_layer", "grad_underflow_layer"):
+        if state[key] is not None:
+            return state[key]
+    return None
+
+
+@pytest.fixture(scope="module")
+def small_explorer():
+    return widgets.propagation_explorer(batch=4)
+
+
+@pytest.mark.slow  # 500 full redraws: about a minute on 2 idle cores
+@settings(max_examples=500, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    init=st.sampled_from(INIT_SCHEMES),
+    log_std=st.floats(-3, 1),
+    depth=st.integers(1, 50),
+    activation=st.sampled_from(ACTIVATIONS),
+    width=st.sampled_from(widgets.PROPAGATION_WIDTHS),
+    batchnorm=st.booleans(),
+)
+def test_any_setting_draws_and_marks_every_blow_up(small_explorer, init, log_std, depth,
+                                                   activation, width, batchnorm):
+    e = small_explorer
+    with e.hold():
+        for key, value in dict(init=init, std=10**log_std, depth=depth, activation=activation,
+                               width=width, batchnorm=batchnorm).items():
+            e.controls[key].value = value
+    assert e.state["readout"] and _not_blank(e)
+    mark = _expected_mark(e.state)
+    assert e.state["marked_layer"] == mark
+    if mark is not None:
+        assert _marked_at(e, mark)

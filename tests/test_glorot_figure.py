@@ -1,0 +1,41 @@
+"""Notebook 05's Glorot & Bengio (2010) Figures 6-7 claims at small scale, and their plot.
+
+Protects: with the standard U(+-1/sqrt(n)) variance a 5-layer tanh net's activation std shrinks
+layer by layer and its input-side gradient is ~10x smaller than the output side; Xavier is
+far flatter; the panels draw one curve per layer and refuse a record without values.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from helpers import init, plots, probe
+
+
+def _run(init_name, **kw):
+    return probe.propagate(5, 128, "tanh", init_name, batch=256, seed=0, **kw)
+
+
+def test_standard_init_shrinks_and_xavier_is_flatter():
+    std = init.scheme_std("pytorch_default", (128, 128))
+    assert std == pytest.approx(1 / math.sqrt(3 * 128))
+    standard, xavier = _run("fixed", std=std), _run("xavier")
+    assert np.all(np.diff(standard.forward_std) < 0)
+    assert standard.forward_std[-1] < 0.2 * standard.forward_std[0]
+    assert standard.grad_std[0] < 0.2 * standard.grad_std[-1]
+    assert xavier.forward_std[-1] / xavier.forward_std[0] > 0.4
+    assert xavier.grad_std[0] / xavier.grad_std[-1] > 0.4
+
+
+def test_glorot_panels_draw_one_curve_per_layer():
+    fig, axes = plots.new_figure(1, 2)
+    plots.plot_glorot_panels(axes, _run("xavier", keep_values=True), "Xavier")
+    assert all(len(ax.patches) == 5 for ax in axes)  # one Stairs per layer
+    assert "→" in axes[0].get_title() and "layer 1" in axes[1].get_title()
+
+
+def test_glorot_panels_need_the_values():
+    fig, axes = plots.new_figure(1, 2)
+    with pytest.raises(ValueError, match="keep_values=True"):
+        plots.plot_glorot_panels(axes, _run("xavier"), "Xavier")

@@ -1,0 +1,240 @@
+"""helpers.zigzag and the 07/08 explorers.
+
+Protects: seed 002's run is the article's experiment (initial weight = torch's default init under
+torch.manual_seed; the curriculum's 8 flips), the hand-derived curvature equals autograd's, the
+1-D oscillation appears exactly above lr = 2 / L''(w*), positive inputs give same-sign gradients
+on every step, the hand-written momentum step equals torch.optim.SGD, and bad input is refused.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpers import widgets, zigzag
+
+SLOW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def minimum():
+    return zigzag.seed002_minimum()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 123])
+def test_initial_weight_is_torch_default_init_under_manual_seed(seed):
+    torch.manual_seed(seed)
+    layer = torch.nn.Linear(1, 1, bias=False)
+    assert zigzag.seed002_initial_weight(seed) == layer.weight.item()
+    assert -1.0 <= zigzag.seed002_initial_weight(seed) <= 1.0  # U(-1/sqrt(1), 1/sqrt(1))
+
+
+def test_seed002_matches_the_article_loop_written_out():
+    """The article's own loop (global seed, nn.Sequential, SGD lr 1) gives the same weights."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(1, 1, bias=False), torch.nn.Sigmoid())
+    x = torch.tensor([[10.0], [2.0], [11.0], [21.0]])
+    y = torch.tensor([[0.9], [0.2], [0.92], [0.987]])
+    opt = torch.optim.SGD(model.parameters(), lr=1)
+    history = []
+    for _ in range(100):
+        opt.zero_grad()
+        (model(x) - y).pow(2).mean().backward()
+        opt.step()
+        history.append(model[0].weight.item())
+    run = zigzag.run_seed002()
+    np.testing.assert_allclose(run.weights, history, rtol=1e-6)
+
+
+def test_seed002_quick_run_numbers():
+    run = zigzag.run_seed002()
+    assert run.weights[0] > 2.3 and run.weights.min() < 0.2  # slides from ~2.4 to ~0.15
+    assert run.flips == 8
+    assert len(run.weights) == len(run.losses) == 100
+
+
+def test_fixes_in_seed002_setup_as_the_curriculum_measured():
+    base, bn = zigzag.run_seed002(), zigzag.run_seed002("batchnorm")
+    mom, tanh = zigzag.run_seed002("momentum"), zigzag.run_seed002("tanh")
+    assert bn.final_loss < base.final_loss / 5
+    assert mom.weights[-1] > 20 and mom.final_loss > 0.15  # overshoots into saturation
+    assert tanh.final_loss > 0.15 and tanh.momentum == 0.0
+    assert zigzag.run_seed002(["momentum", "batchnorm"]).fix == ("batchnorm", "momentum")
+
+
+@pytest.mark.parametrize("w", [-1.0, 0.0, 0.163, 0.5, 1.0, 2.4])
+def test_curvature_closed_form_equals_autograd(w):
+    assert math.isclose(float(zigzag.curvature_closed_form(w)), zigzag.curvature_autograd(w),
+                        rel_tol=1e-9, abs_tol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(-3, 3))
+def test_curvature_closed_form_equals_autograd_anywhere(w):
+    assert math.isclose(float(zigzag.curvature_closed_form(w)), zigzag.curvature_autograd(w),
+                        rel_tol=1e-7, abs_tol=1e-10)
+
+
+def test_minimum_is_a_minimum(minimum):
+    w_star, loss, curv = minimum
+    assert curv > 0 and abs(w_star - 0.1627) < 1e-3
+    grid = np.linspace(w_star - 0.05, w_star + 0.05, 101)
+    assert loss <= zigzag.seed002_loss(grid).min() + 1e-12
+
+
+@SLOW
+@given(st.floats(0.1, 0.9))
+def test_below_the_curvature_limit_the_run_converges(minimum, fraction):
+    w_star, _, curv = minimum
+    lr = fraction * zigzag.critical_lr(curv)
+    run = zigzag.run_seed002(lr=lr, steps=300)
+    assert abs(run.weights[-1] - w_star) < 1e-3 and run.late_swing() < 1e-4
+
+
+@SLOW
+@given(st.floats(1.1, 1.45))
+def test_above_the_curvature_limit_it_keeps_oscillating(minimum, factor):
+    lr = factor * zigzag.critical_lr(minimum[2])
+    assert zigzag.run_seed002(lr=lr, steps=300).late_swing() > 1e-2
+
+
+def test_critical_lr_and_bad_curvature():
+    assert zigzag.critical_lr(4.0) == 0.5
+    with pytest.raises(ValueError, match="curvature must be > 0"):
+        zigzag.critical_lr(-1.0)
+
+
+def test_direction_flips():
+    assert zigzag.direction_flips(np.arange(10.0)) == 0
+    assert zigzag.direction_flips(np.array([0, 1, 0, 1, 0.0])) == 3
+    assert zigzag.direction_flips(np.array([0, 1, 1 + 1e-9, 1, 1.0])) == 0  # rounding is no move
+    assert zigzag.direction_flips(np.array([[0, 0], [1, 1], [0, 0.5]])) == 1  # 2-D: dot < 0
+    assert zigzag.direction_flips(np.array([[0, 0], [1, 1], [0, 2.0]])) == 0  # a right angle
+
+
+@SLOW
+@given(st.floats(0.2, 2.0), st.floats(0.02, 0.5), st.floats(0.0, 0.9), st.integers(0, 50))
+def test_positive_inputs_always_give_same_sign_gradients(spread, lr, momentum, seed):
+    inputs = zigzag.make_inputs("sigmoid", spread=spread, seed=seed)
+    assert inputs.x.min() > 0
+    run = zigzag.train_neuron(inputs, lr=lr, momentum=momentum, steps=200, seed=seed)
+    assert run.same_sign == 1.0
+
+
+def test_centred_inputs_share_a_sign_about_half_the_time_and_converge_faster():
+    positive = zigzag.train_neuron(zigzag.make_inputs("sigmoid"))
+    centred_inputs = zigzag.make_inputs("sigmoid", centring=1.0)
+    centred = zigzag.train_neuron(centred_inputs)
+    assert abs(centred_inputs.x.mean()) < 1e-12
+    assert math.isclose((centred_inputs.x**2).mean(), (zigzag.make_inputs().x ** 2).mean())
+    assert 0.35 < centred.same_sign < 0.7
+    assert centred.steps_to_threshold < positive.steps_to_threshold / 3
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_hand_written_sgd_equals_torch_optim_sgd(momentum):
+    inputs = zigzag.make_inputs("sigmoid", n=16)
+    run = zigzag.train_neuron(inputs, lr=0.3, momentum=momentum, steps=40, seed=3)
+    rng = np.random.default_rng(3)
+    order = np.concatenate([rng.permutation(16) for _ in range(3)])[:40]
+    w = torch.tensor(zigzag.W0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.3, momentum=momentum)
+    x, y = torch.from_numpy(inputs.x), torch.from_numpy(inputs.y)
+    for t, i in enumerate(order):
+        opt.zero_grad()
+        ((w @ x[i] - y[i]) ** 2).backward()
+        opt.step()
+        np.testing.assert_allclose(run.weights[t + 1], w.detach().numpy(), rtol=1e-10)
+
+
+def test_loss_via_hessian_equals_the_mse():
+    inputs = zigzag.make_inputs("tanh", seed=2)
+    w = np.array([0.3, -2.0])
+    assert math.isclose(float(inputs.loss(w)), float(np.mean((inputs.x @ w - inputs.y) ** 2)))
+
+
+def test_batchnorm_inputs_are_standardised():
+    x = zigzag.make_inputs(batchnorm=True).x
+    np.testing.assert_allclose(x.mean(0), 0, atol=1e-12)
+    np.testing.assert_allclose(x.var(0), 1, atol=1e-3)
+
+
+def test_divergence_is_reported_not_raised():
+    run = zigzag.train_neuron(zigzag.make_inputs(), lr=3.0, steps=400)
+    assert run.diverged_at is not None and run.final_loss == math.inf
+    assert run.steps_to_threshold is None
+
+
+def test_momentum_wins_on_an_ill_conditioned_problem_at_its_best_lr():
+    inputs = zigzag.make_inputs("sigmoid", spread=0.3)
+    lrs = np.geomspace(0.02, 2, 15).tolist()
+    plain = zigzag.best_run(inputs, lrs, steps=2000)
+    heavy = zigzag.best_run(inputs, lrs, momentum=0.9, steps=2000)
+    assert inputs.condition_number > 50
+    assert heavy.steps_to_threshold < plain.steps_to_threshold / 2
+
+
+def test_run_neuron_maps_the_fixes():
+    assert zigzag.run_neuron().same_sign == 1.0
+    assert zigzag.run_neuron("tanh").same_sign < 0.7
+    assert zigzag.run_neuron("momentum").momentum == zigzag.MOMENTUM
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: zigzag.run_seed002("dropout"), r"fix must be None, one of \('batchnorm'"),
+        (lambda: zigzag.run_seed002(["tanh", "adam"]), "fix must be None"),
+        (lambda: zigzag.run_seed002(steps=0), "steps must be an integer >= 1"),
+        (lambda: zigzag.run_seed002(lr=0.0), "lr must be a finite number > 0"),
+        (lambda: zigzag.run_seed002(lr=-1.0), "lr must be a finite number > 0"),
+        (lambda: zigzag.run_seed002("momentum", momentum=1.0), r"momentum must be in \[0, 1\)"),
+        (lambda: zigzag.make_inputs("relu"), r"activation must be one of \('sigmoid', 'tanh'\)"),
+        (lambda: zigzag.make_inputs(centring=2.0), r"centring must be in \[0, 1\]"),
+        (lambda: zigzag.train_neuron(zigzag.make_inputs(), lr=float("nan")), "lr must be"),
+        (lambda: zigzag.run_neuron("sgd"), "fix must be None"),
+        (lambda: zigzag.seed002_loss(1.0, "relu"), "activation must be one of"),
+        (lambda: widgets.zigzag_explorer(lr=5.0), r"need lr in \(0, 2\]"),
+        (lambda: widgets.fixes_explorer(momentum=1.0), r"momentum in \[0, 1\)"),
+    ],
+)
+def test_bad_input_names_the_choices(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# --- the 07/08 explorers ----------------------------------------------------------------------
+
+
+def test_zigzag_explorer_draws_at_defaults_and_reacts():
+    e = widgets.zigzag_explorer()
+    assert e.png.startswith(b"\x89PNG") and "same-sign gradients 100%" in e.state["readout"]
+    assert e._repr_mimebundle_()["text/plain"].startswith("Explorer: lr 0.200")
+    before = e.png
+    e.controls["centring"].value = 1.0
+    assert e.png != before and "same-sign gradients 100%" not in e.state["readout"]
+    e.controls["lr"].value = 1.9
+    e.controls["momentum"].value = 0.9
+    assert "diverged at step" in e.state["readout"]
+
+
+def test_fixes_explorer_reproduces_the_seed_and_its_fixes():
+    e = widgets.fixes_explorer()
+    assert "no fix, lr 1.000: 8 direction flips" in e.state["readout"]
+    e.controls["momentum"].value = 0.9
+    assert "momentum" in e.state["readout"] and "final loss 0.164" in e.state["readout"]
+    e.controls["momentum"].value = 0.0
+    e.controls["batchnorm"].value = True
+    assert "final loss 0.003" in e.state["readout"]
+
+
+def test_batchnorm_makes_the_loss_blind_to_weight_scale_and_adds_a_bias():
+    normed = [zigzag.seed002_loss_at(w, "batchnorm") for w in (0.1, 1.0, 10.0)]
+    plain = [zigzag.seed002_loss_at(w) for w in (0.1, 1.0, 10.0)]
+    assert np.ptp(normed) < 2e-3 < 0.1 < np.ptp(plain)
+    _, _, best_affine = zigzag.seed002_best_affine_loss()
+    assert best_affine < zigzag.seed002_minimum()[1] / 100
+    assert zigzag.run_seed002("batchnorm").final_loss > best_affine  # cannot beat the affine fit
