@@ -22,7 +22,7 @@ def test_mlp_weights_have_the_scheme_std(scheme):
     for layer in (m[0], m[2]):
         want = init.scheme_std(scheme, tuple(layer.weight.shape), **nl)
         assert float(layer.weight.detach().std()) == pytest.approx(want, rel=0.02)
-        assert float(layer.bias.abs().max()) == 0.0
+        assert float(layer.bias.detach().abs().max()) == 0.0
 
 
 def test_mlp_pytorch_default_matches_nn_linear_bounds():
