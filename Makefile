@@ -1,7 +1,8 @@
 # initlab: two commands do the set-up on a fresh machine.
 #   make lab    create .venv if needed, then open JupyterLab on notebooks/ (127.0.0.1, token on)
 #   make test   same set-up, then lint, unit tests and nbval over every notebook
-# Other targets: make notebooks (re-execute and store outputs), make bench, make test-browser.
+# Other targets: make notebooks (re-execute and store outputs), make bench, make test-browser,
+# make screenshot (docs/explorer.png).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -21,7 +22,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 .PHONY: help venv lab test unit nbval lint notebooks bench test-browser browser-deps screenshot clean
 
 help:
-	@sed -n '1,6p' Makefile
+	@sed -n '1,7p' Makefile
 
 venv: $(STAMP)
 

@@ -4,6 +4,7 @@
 - init: fans, gains and the std of each scheme, equal to torch.nn.init (05, 06)
 - nets: the MLPs the experiments build (04 on)
 - probe: what a signal does through depth, forward and backward (04-06)
+- fan_modes: fan_in vs fan_out through a net whose width changes (06)
 - train: a small seeded training loop on synthetic data (03, 06, 09)
 - symmetry: clone hidden units under constant init, measured through training (03)
 - zigzag: the sigmoid zig-zag demos and their fixes (07, 08)
