@@ -171,3 +171,26 @@ def test_any_setting_draws_and_marks_every_blow_up(small_explorer, init, log_std
     assert e.state["marked_layer"] == mark
     if mark is not None:
         assert _marked_at(e, mark)
+
+
+def test_blitted_frames_equal_a_full_redraw():
+    """The fast path (cached background + data artists) must show exactly what a full draw shows."""
+    import io
+
+    from PIL import Image
+
+    from helpers import widgets
+
+    fast, full = widgets.propagation_explorer(), widgets.propagation_explorer()
+    settings = [{"std": 0.02}, {"std": 0.03}, {"activation": "relu", "init": "he"},
+                {"depth": 30, "init": "fixed", "std": 3.0}, {"batchnorm": True}]
+    for setting in settings:
+        for explorer in (fast, full):
+            with explorer.hold():
+                for name, value in setting.items():
+                    explorer.controls[name].value = value
+        full._background = None  # force the slow path
+        reference = full._encode()
+        a = np.asarray(Image.open(io.BytesIO(fast.png)))
+        b = np.asarray(Image.open(io.BytesIO(reference)))
+        assert a.shape == b.shape and (a != b).sum() == 0, f"blit differs from a full draw at {setting}"

@@ -28,7 +28,8 @@ def test_mlp_weights_have_the_scheme_std(scheme):
 def test_mlp_pytorch_default_matches_nn_linear_bounds():
     m = nets.mlp([300, 50], "linear", "pytorch_default")
     bound = 1 / math.sqrt(300)
-    assert float(m[0].weight.abs().max()) <= bound and float(m[0].bias.abs().max()) <= bound
+    w, b = m[0].weight.detach(), m[0].bias.detach()
+    assert float(w.abs().max()) <= bound and float(b.abs().max()) <= bound
 
 
 def test_mlp_is_seeded():
