@@ -48,8 +48,8 @@ def flow(
 ) -> Flow:
     """Push a N(0, 1) batch through a ReLU MLP of these widths and back; std per layer.
 
-    Every Linear is drawn by helpers.init.initialize_ (normal, zero bias): "he" with the
-    ReLU gain and `mode`, "xavier" with gain 1 (mode unused). The loss is sum(h_L * P)
+    The net is helpers.nets.mlp(widths, "relu", scheme, mode=mode): "he" with the ReLU
+    gain and `mode`, "xavier" with gain 1 (mode unused); normal weights, zero biases. The loss is sum(h_L * P)
     with P ~ N(0, 1), as in helpers.probe, so dLoss/dh_L has std 1. One finite-width net
     fluctuates a lot around the expected std, so `repeats` nets (seeds seed, seed + 1, ...)
     are averaged geometrically. Introduced in notebooks/06_he_kaiming.ipynb.
@@ -68,12 +68,8 @@ def flow(
 
 def _one_flow(widths: list[int], scheme: str, mode: str, batch: int,
               seed: int) -> tuple[np.ndarray, np.ndarray]:
-    net = nets.mlp(widths, "relu", scheme, final_activation=True, seed=seed)  # checks widths
+    net = nets.mlp(widths, "relu", scheme, mode=mode, final_activation=True, seed=seed)
     gen = torch.Generator().manual_seed(seed)
-    kwargs = {"nonlinearity": "relu", "mode": mode} if scheme == "he" else {}
-    for layer in net:
-        if isinstance(layer, nn.Linear):
-            init.initialize_(layer.weight, scheme, generator=gen, **kwargs)
     net.requires_grad_(False)
     h = torch.randn(batch, widths[0], generator=gen).requires_grad_(True)
     hs = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from helpers.init import INIT_SCHEMES, initialize_
+from helpers.init import INIT_SCHEMES, MODES, initialize_
 
 __all__ = ["ACTIVATIONS", "make_activation", "mlp"]
 
@@ -35,7 +35,9 @@ def make_activation(name: str, param: float | None = None) -> nn.Module:
     return nn.LeakyReLU(0.01 if param is None else param)
 
 
-def _check_mlp_args(widths: list[int], activation: str, init: str) -> None:
+def _check_mlp_args(widths: list[int], activation: str, init: str, mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if len(widths) < 2 or any(not isinstance(w, int) or w < 1 for w in widths):
         raise ValueError(f"widths must list >= 2 integers >= 1 (input, ..., output), got {widths}")
     if activation not in ACTIVATIONS:
@@ -51,6 +53,7 @@ def mlp(
     *,
     std: float | None = None,
     param: float | None = None,
+    mode: str = "fan_in",
     batchnorm: bool = False,
     final_activation: bool = False,
     distribution: str = "normal",
@@ -61,12 +64,13 @@ def mlp(
     The last Linear gets an activation only if final_activation (a probe wants one
     after every layer; a classifier wants raw logits). init is one of INIT_SCHEMES
     ("fixed" needs std); "he" uses the activation's gain, "xavier", "lecun" and
-    "orthogonal" gain 1, as torch's defaults do. Biases start at 0 except for
+    "orthogonal" gain 1, as torch's defaults do; "he" and "lecun" scale by the fan `mode`
+    names ("fan_in" keeps the forward signal, "fan_out" the gradient). Biases start at 0 except for
     "pytorch_default", which keeps nn.Linear's own bias init. batchnorm puts a
     BatchNorm1d after each Linear, before the activation. Seeded by `seed`.
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
-    _check_mlp_args(widths, activation, init)
+    _check_mlp_args(widths, activation, init, mode)
     gen = torch.Generator().manual_seed(seed)
     nl = {"linear": "linear", "sigmoid": "sigmoid", "tanh": "tanh"}.get(activation, activation)
     layers: list[nn.Module] = []
@@ -82,6 +86,8 @@ def mlp(
             kwargs = {"std": std} if init == "fixed" else {}
             if init == "he":
                 kwargs.update(nonlinearity=nl, param=param)
+            if init in ("he", "lecun"):
+                kwargs["mode"] = mode
             if init not in ("orthogonal",):
                 kwargs["distribution"] = distribution
             initialize_(linear.weight, init, generator=gen, **kwargs)

@@ -25,6 +25,14 @@ def test_mlp_weights_have_the_scheme_std(scheme):
         assert float(layer.bias.detach().abs().max()) == 0.0
 
 
+@pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
+def test_mlp_mode_sets_which_fan_he_scales_by(mode):
+    m = nets.mlp([100, 400, 25], "relu", "he", mode=mode, seed=0)
+    for layer in (m[0], m[2]):
+        want = init.scheme_std("he", tuple(layer.weight.shape), "relu", mode)
+        assert float(layer.weight.detach().std()) == pytest.approx(want, rel=0.03)
+
+
 def test_mlp_pytorch_default_matches_nn_linear_bounds():
     m = nets.mlp([300, 50], "linear", "pytorch_default")
     bound = 1 / math.sqrt(300)
@@ -45,6 +53,7 @@ def test_mlp_is_seeded():
         ({"widths": [5, 5], "activation": "gelu"}, "activation must be one of"),
         ({"widths": [5, 5], "init": "glorot"}, "init must be one of"),
         ({"widths": [5, 5], "init": "fixed"}, "std > 0"),
+        ({"widths": [5, 5], "init": "he", "mode": "fan_avg"}, "mode must be one of"),
     ],
 )
 def test_mlp_bad_input(kwargs, match):
