@@ -1,7 +1,8 @@
 # initlab: two commands do the set-up on a fresh machine.
 #   make lab    create .venv if needed, then open JupyterLab on notebooks/ (127.0.0.1, token on)
 #   make test   same set-up, then lint, unit tests and nbval over every notebook
-# Other targets: make notebooks (re-execute and store outputs), make bench, make test-browser,
+# Other targets: make notebooks (re-execute and store outputs), make test-robust (every assert
+# under other seeds, kernels and thread counts), make bench, make test-browser,
 # make screenshot (docs/explorer.png).
 
 SHELL := /bin/bash
@@ -17,12 +18,12 @@ JOBS ?= 2
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # JupyterLab refuses to run as root (containers, CI) unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+NBVAL := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help venv lab test unit nbval lint notebooks bench test-browser browser-deps screenshot clean
+.PHONY: help venv lab test unit nbval lint notebooks test-robust bench test-browser browser-deps screenshot clean
 
 help:
-	@sed -n '1,7p' Makefile
+	@sed -n '1,8p' Makefile
 
 venv: $(STAMP)
 
@@ -34,9 +35,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name initlab --display-name "Python (initlab)"
 	@touch $(STAMP)
 
+# Stored outputs, nbval and live kernels share one pinned CPU configuration (kernels, threads):
+# tests/tools/reference.py owns it and overrides whatever the caller's environment says.
+REFERENCE := $(BIN)/python tests/tools/reference.py
+
 lab: $(STAMP)
 	@# Token auth stays on: Jupyter makes a random token (or takes $$JUPYTER_TOKEN) and prints the URL.
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+	$(REFERENCE) exec $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
 test: $(STAMP) lint unit nbval
 

@@ -10,7 +10,7 @@
 - zigzag: the sigmoid zig-zag demos and their fixes (07, 08)
 - lsuv: layer-sequential unit-variance init, a data-driven initialiser (09)
 - criticality: mean-field signal propagation and the critical line width * Var(W) (09)
-- cheatsheet: every scheme's formulas and names, checked against torch; the seeds' myths (10)
+- cheatsheet: every scheme's formulas and names, checked against torch; the seeds' myths (12)
 - plots: one figure style; widgets: the interactive explorers; exercises: auto-checked tasks
 
 Import the modules you need: `from helpers import init, stats, plots`.

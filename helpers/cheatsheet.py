@@ -1,7 +1,7 @@
 """The series on one page: every init scheme's formulas, when to use it, and its names in
 PyTorch and Keras, each formula checked against the torch initialiser it names.
 
-Introduced in notebooks/10_cheat_sheet.ipynb.
+Introduced in notebooks/12_cheat_sheet.ipynb.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ _COLUMNS = ("scheme", "std (normal)", "bound a of U(-a, a)", "when to use", "PyT
 def markdown_table(rows: tuple[Row, ...] = ROWS) -> str:
     """The cheat sheet as a Markdown table (display with IPython.display.Markdown).
 
-    Introduced in notebooks/10_cheat_sheet.ipynb.
+    Introduced in notebooks/12_cheat_sheet.ipynb.
     """
     lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
     for r in rows:
@@ -147,7 +147,7 @@ def check_against_torch(shapes: tuple[Shape, ...] = ((256, 512), (512, 128), (64
 
     std: root mean square of the drawn weights (the std of a zero-mean scheme);
     bound: the largest |w| of the uniform call, which must sit just below the formula's a.
-    Introduced in notebooks/10_cheat_sheet.ipynb.
+    Introduced in notebooks/12_cheat_sheet.ipynb.
     """
     gen = torch.Generator().manual_seed(seed)
     checks = []
@@ -219,7 +219,7 @@ def jupyter_anchor(heading: str) -> str:
 def myths_markdown(myths: tuple[Myth, ...] = MYTHS) -> str:
     """Each myth as a 'Myth vs measurement' blockquote with a relative link to its notebook.
 
-    Introduced in notebooks/10_cheat_sheet.ipynb.
+    Introduced in notebooks/12_cheat_sheet.ipynb.
     """
     blocks = []
     for m in myths:

@@ -13,7 +13,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SERIES = ("00_start_here", "01_uniform_variance", "02_sums_of_products",
           "03_constant_and_random_init", "04_signal_propagation", "05_xavier_glorot",
           "06_he_kaiming", "07_sigmoid_zigzag", "08_fixes", "09_init_in_training",
-          "10_cheat_sheet")
+          "12_cheat_sheet")
 
 
 def _id(c):

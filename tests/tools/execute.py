@@ -2,7 +2,10 @@
 
 `make notebooks` (all) or `make notebooks NB=notebooks/01_uniform_variance.ipynb`.
 Outputs are what GitHub shows and what nbval compares, so run this after editing a
-notebook. Prints each notebook's wall time (the 30 s budget of the curriculum).
+notebook. Every kernel runs under the reference configuration (tests/tools/reference.py),
+whatever the caller's environment says, so the stored outputs are the ones nbval checks
+on any x86-64 machine with AVX2; on a machine that cannot run it, nothing is stored.
+Prints each notebook's wall time (the 30 s budget of the curriculum).
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference import available, reference_env  # noqa: E402
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
@@ -31,7 +38,7 @@ def execute(path: Path, timeout: int = 300) -> float:
         store_widget_state=False,
     )
     start = time.perf_counter()
-    client.execute()
+    client.execute(env=reference_env())
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
     nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
@@ -42,10 +49,14 @@ def execute(path: Path, timeout: int = 300) -> float:
 
 
 def main(paths: list[str]) -> int:
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    for p in paths:
-        seconds = execute(Path(p))
-        print(f"{seconds:6.1f} s  {p}")
+    ok, why = available()
+    if not ok:
+        print(f"not storing outputs: {why}", file=sys.stderr)
+        return 1
+    jobs = int(os.environ.get("JOBS", "2"))
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(paths)))) as pool:
+        for p, seconds in zip(paths, pool.map(execute, map(Path, paths)), strict=True):
+            print(f"{seconds:6.1f} s  {p}")
     return 0
 
 
