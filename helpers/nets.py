@@ -67,7 +67,8 @@ def mlp(
     "orthogonal" gain 1, as torch's defaults do; "he" and "lecun" scale by the fan `mode`
     names ("fan_in" keeps the forward signal, "fan_out" the gradient). Biases start at 0 except for
     "pytorch_default", which keeps nn.Linear's own bias init. batchnorm puts a
-    BatchNorm1d after each Linear, before the activation. Seeded by `seed`.
+    BatchNorm1d after each Linear, before the activation. Seeded by `seed` alone: torch's
+    global RNG is neither read nor advanced.
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
     _check_mlp_args(widths, activation, init, mode)
@@ -76,7 +77,8 @@ def mlp(
     layers: list[nn.Module] = []
     n_linear = len(widths) - 1
     for i in range(n_linear):
-        linear = nn.Linear(widths[i], widths[i + 1])
+        # skip_init: nn.Linear's own init would draw from (and advance) torch's global RNG
+        linear = nn.utils.skip_init(nn.Linear, widths[i], widths[i + 1])
         if init == "pytorch_default":
             bound = 1 / widths[i] ** 0.5
             initialize_(linear.weight, "pytorch_default", generator=gen)

@@ -154,8 +154,13 @@ def test_initialize_is_seeded_and_has_the_scheme_std(scheme):
     if scheme == "fixed":
         want = 0.05
     elif scheme == "orthogonal":
-        want = 1 / math.sqrt(shape[1])  # rows of an orthogonal (300 x 200) have norm <= 1
+        # 200 orthonormal columns: the squares of all 300 * 200 entries sum to 200
+        want = math.sqrt(min(shape) / (shape[0] * shape[1]))
     else:
         want = init.scheme_std(scheme, shape)
-    if scheme != "orthogonal":
+    if scheme == "orthogonal":  # (300 x 200): the 200 columns are orthonormal, W^T W = I
+        gram = draws[0].T.double() @ draws[0].double()
+        assert torch.allclose(gram, torch.eye(shape[1], dtype=torch.float64), atol=1e-5)
+        assert float(draws[0].std()) == pytest.approx(want, rel=0.02)
+    else:
         assert float(draws[0].std()) == pytest.approx(want, rel=0.02)

@@ -70,11 +70,29 @@ def test_training_learns_blobs_and_is_reproducible():
     assert runs[0].test_accuracy > 0.8
 
 
-def test_training_stops_on_blow_up_without_raising():
+def test_training_stops_at_the_first_non_finite_loss_without_raising():
     data = train.make_blobs(200, 5, 2, seed=0)
-    model = nets.mlp([5, 64, 64, 2], "relu", "fixed", std=50.0, seed=0)
+    model = nets.mlp([5, 64, 64, 2], "relu", "fixed", std=1000.0, seed=0)  # logits ~1e10
     hist = train.train(model, data, steps=50, lr=10.0, seed=0)
-    assert len(hist.loss) <= 50 and hist.loss  # recorded, no exception
+    finite = [math.isfinite(v) for v in hist.loss]
+    assert not finite[-1], "this setting blows up: the last recorded loss is inf or nan"
+    assert all(finite[:-1]), "training stops at the first non-finite loss, which is recorded"
+    assert len(hist.loss) < 50
+
+
+def test_mlp_leaves_the_global_rng_alone():
+    before = torch.random.get_rng_state()
+    for init in ("pytorch_default", "he", "orthogonal"):
+        nets.mlp([8, 16, 4], "relu", init, batchnorm=True, seed=1)
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_mlp_draws_every_parameter_from_its_seed():
+    a, b = (nets.mlp([8, 16, 4], "tanh", "pytorch_default", seed=5) for _ in range(2))
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    c = nets.mlp([8, 16, 4], "tanh", "xavier", seed=5)
+    assert torch.count_nonzero(c[0].bias) == 0 and torch.isfinite(c[0].weight).all()
 
 
 @pytest.mark.parametrize(
