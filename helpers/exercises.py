@@ -42,6 +42,11 @@ class _NotAttempted(Exception):
     pass
 
 
+class _LearnerRaised(Exception):
+    """The learner's own call raised (learntools' UserlandExceptionIncorrect): only that call
+    is wrapped, so an error inside a checker surfaces as a bug, never as the learner's fault."""
+
+
 def _close(got: Any, want: float, rel: float, abs_: float) -> bool:
     try:
         return math.isclose(float(got), want, rel_tol=rel, abs_tol=abs_)
@@ -70,7 +75,6 @@ class Exercise:
     solution_text: str
     rel: float = 1e-3
     abs_: float = 1e-9
-    takes_value: bool = False
 
     def result(self, answer: Any) -> Result:
         """Check `answer` and return the Result (check() prints the same message)."""
@@ -85,21 +89,22 @@ class Exercise:
                 f"{self.name}: not attempted yet. Replace the `...` / `None` with your answer, "
                 f"then run the check again (ex.{self.name}.hint() for a hint).",
             )
-        except Exception as exc:  # noqa: BLE001 - the learner's code raised: say so, don't crash
+        except _LearnerRaised as raised:
+            exc = raised.__cause__
             return Result("incorrect", f"{self.name}: your code raised {type(exc).__name__}: {exc}")
         return Result("correct", f"{self.name}: correct, all {len(self.cases)} cases pass.")
 
     def _evaluate(self, answer: Any, args: tuple) -> Any:
         if answer is None or answer is Ellipsis:
             raise _NotAttempted
-        if self.takes_value:
-            return answer
         if not callable(answer):
-            raise TypeError(f"expected a function, got {type(answer).__name__}")
+            raise _LearnerRaised from TypeError(f"expected a function, got {type(answer).__name__}")
         try:
             got = answer(*args)
         except NotImplementedError:
             raise _NotAttempted from None
+        except Exception as exc:  # noqa: BLE001 - the learner's code raised: say so, don't crash
+            raise _LearnerRaised from exc
         if got is None or got is Ellipsis:
             raise _NotAttempted
         return got

@@ -96,3 +96,25 @@ def test_zigzag_messages_name_the_mistake():
     assert "cross the minimum" in ex.max_stable_lr.result(lambda c: 1 / c).message
     assert "divide by (1 - beta)" in ex.momentum_effective_lr.result(
         lambda lr, m: lr * (1 - m)).message
+
+
+def _toy(explain):
+    return Exercise(name="toy", cases=[((2.0,), 4.0)], explain=explain, hint_text="", solution_text="")
+
+
+def test_the_learners_exception_is_reported_as_theirs():
+    r = _toy(lambda args, got, want: "wrong").result(lambda x: 1 / 0)
+    assert r.status == "incorrect" and "your code raised ZeroDivisionError" in r.message
+
+
+def test_a_non_function_is_reported_to_the_learner():
+    r = _toy(lambda args, got, want: "wrong").result(3.0)
+    assert r.status == "incorrect" and "expected a function" in r.message
+
+
+def test_a_bug_in_the_checker_is_not_blamed_on_the_learner():
+    def broken_explain(args, got, want):
+        raise KeyError("checker bug")
+
+    with pytest.raises(KeyError, match="checker bug"):
+        _toy(broken_explain).result(lambda x: x + 1)  # wrong answer -> the checker's explain runs
