@@ -39,7 +39,7 @@ class Explorer(w.VBox):
     `self.fig` (in place) and return the readout text, or (text, extra state dict).
     Subclass-free: builders below make an Explorer with their own controls and render
     function. `extras` are widgets shown after the controls that hold no value (e.g.
-    preset buttons); `with explorer.hold():` sets several controls with one redraw.
+    preset buttons); `explorer.set(name=value, ...)` sets several controls with one redraw.
     """
 
     def __init__(self, controls: dict[str, w.ValueWidget], fig: Figure,
@@ -113,6 +113,15 @@ class Explorer(w.VBox):
         buf = io.BytesIO()
         self.fig.canvas.print_png(buf)
         return buf.getvalue()
+
+    def set(self, **values) -> None:
+        """Set several controls by name and redraw once (what a preset button or a test does)."""
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; this explorer has {sorted(self.controls)}")
+        with self.hold():
+            for name, value in values.items():
+                self.controls[name].value = value
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
