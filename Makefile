@@ -51,21 +51,23 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser" tests
 
-# One thread per kernel: two workers fill two cores without contention, and stored outputs
-# are produced with the thread count they are checked with (float sums depend on it).
-THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-
+# Strict where the reference runs (any x86-64 with AVX2); elsewhere lax: every cell runs and every
+# assert holds, outputs are not compared (reference.py prints one line saying so).
 nbval: $(STAMP)
-	$(THREADS) MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/python -m pytest -q \
-		-n $(JOBS) --dist loadfile -p no:randomly $(NBVAL) $(NOTEBOOKS)
+	$(REFERENCE) exec $(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile -p no:randomly \
+		$$($(REFERENCE) nbval-mode) $(NBVAL) $(or $(NB),$(NOTEBOOKS))
 
 # Re-execute every notebook top to bottom on a fresh kernel and store the outputs
 # (what GitHub shows and what nbval compares against). Run after changing one.
 notebooks: $(STAMP)
-	$(THREADS) $(BIN)/python tests/execute_notebooks.py $(or $(NB),$(NOTEBOOKS))
+	$(BIN)/python tests/tools/execute.py $(or $(NB),$(NOTEBOOKS))
+
+# Every notebook under other kernels, 2 threads and SEED = 1, 2: all asserts must hold.
+test-robust: $(STAMP)
+	$(BIN)/python tests/tools/robust.py --jobs $(JOBS) $(or $(NB),$(NOTEBOOKS))
 
 bench: $(STAMP)
-	$(BIN)/python tests/bench.py
+	$(BIN)/python tests/tools/bench.py
 
 # --- real-browser test (tests/test_browser.py) ---------------------------------------------
 # playwright (the `browser` extra) drives Debian's chromium; nothing downloads a browser itself.

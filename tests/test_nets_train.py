@@ -82,8 +82,8 @@ def test_training_stops_at_the_first_non_finite_loss_without_raising():
 
 def test_mlp_leaves_the_global_rng_alone():
     before = torch.random.get_rng_state()
-    for init in ("pytorch_default", "he", "orthogonal"):
-        nets.mlp([8, 16, 4], "relu", init, batchnorm=True, seed=1)
+    for scheme in ("pytorch_default", "he", "orthogonal"):
+        nets.mlp([8, 16, 4], "relu", scheme, batchnorm=True, seed=1)
     assert torch.equal(torch.random.get_rng_state(), before)
 
 

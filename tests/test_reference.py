@@ -39,7 +39,8 @@ def test_exec_runs_torch_under_the_reference_even_if_the_caller_asks_otherwise()
                          env=caller, capture_output=True, text=True, check=True)
     got = json.loads(out.stdout)
     assert got == {"cap": "AVX2", "threads": 1, "cbwr": "AVX2"}
-    plain = subprocess.run([sys.executable, "-c", PROBE], env=caller, capture_output=True, text=True, check=True)
+    plain = subprocess.run([sys.executable, "-c", PROBE], env=caller, capture_output=True, text=True,
+                           check=True)
     assert json.loads(plain.stdout)["cap"] == "DEFAULT", "without the wrapper the caller's choice wins"
 
 
