@@ -3,7 +3,7 @@
 #   make test   same set-up, then lint, unit tests and nbval over every notebook
 # Other targets: make notebooks (re-execute and store outputs), make test-robust (every assert
 # under other seeds, kernels and thread counts), make bench, make test-browser,
-# make screenshot (docs/explorer.png).
+# make screenshot (docs/explorer.png), make book (the static HTML book in build/book/), make test-book.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -20,7 +20,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help venv lab test unit nbval lint notebooks test-robust bench test-browser browser-deps screenshot clean
+.PHONY: help venv lab test unit nbval lint notebooks test-robust bench test-browser browser-deps screenshot book book-deps test-book clean
 
 help:
 	@sed -n '1,8p' Makefile
@@ -46,10 +46,10 @@ lab: $(STAMP)
 test: $(STAMP) lint unit nbval
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests notebooks
+	$(BIN)/ruff check helpers tests notebooks book
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser" tests
+	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser and not book" tests
 
 # Strict where the reference runs (any x86-64 with AVX2); elsewhere lax: every cell runs and every
 # assert holds, outputs are not compared (reference.py prints one line saying so).
@@ -95,6 +95,25 @@ screenshot: browser-deps
 	INITLAB_BROWSER_REQUIRED=1 INITLAB_SCREENSHOT=docs/explorer.png \
 		INITLAB_SCREENSHOT_NB=$(or $(SHOT_NB),04_) $(BIN)/python -m pytest \
 		-q -p no:randomly -m browser tests/test_browser.py -k "$(or $(SHOT_NB),04_)"
+
+# --- the static book (book/, tests/test_book.py) -------------------------------------------
+# Sphinx + myst-nb (the `book` extra) render the committed notebooks with their stored outputs,
+# never executed, into build/book/; MathJax is bundled, so it reads offline.
+BOOK_STAMP := $(VENV)/.initlab-book
+
+book-deps: $(BOOK_STAMP)
+
+$(BOOK_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,book]'
+	@touch $@
+
+# Open build/book/index.html in a browser afterwards (no server needed).
+book: $(BOOK_STAMP)
+	$(BIN)/python book/build_book.py
+
+# Builds the book, then reads every page in headless chromium with the network cut.
+test-book: book-deps browser-deps
+	INITLAB_BROWSER_REQUIRED=1 $(BIN)/python -m pytest -q -p no:randomly -m book tests/test_book.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

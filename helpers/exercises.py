@@ -399,3 +399,106 @@ register(
         "    return math.sqrt((2.0 if activation == 'relu' else 1.0) / width)",
     )
 )
+
+
+# --- 10 attention and residual streams ---------------------------------------------------------
+
+
+def _residual_var_explain(args: tuple, got: Any, want: float) -> str:
+    depth, ratio = args
+    note = ""
+    if _close(got, 1 + depth * ratio, 1e-6, 0):
+        note = (" That is linear growth: each branch adding the same fixed variance (pre-LN)."
+                " Here each branch adds `ratio` times the variance the stream has by then.")
+    elif _close(got, ratio**depth, 1e-6, 0):
+        note = " The identity path carries x_l too: the block's output is x_l + f(x_l)."
+    elif _close(got, (1 + ratio) ** (depth / 2), 1e-6, 0):
+        note = " That is the std; the question asks for the variance."
+    return (
+        f"residual_stream_var: for depth={depth}, ratio={_fmt(ratio)} you returned {_fmt(got)}; "
+        f"Var(x + f(x)) = Var(x) + Var(f(x)) = (1 + ratio) Var(x) per block, so after {depth} "
+        f"blocks Var(x_L) / Var(x_0) = (1 + ratio)^{depth} = {want:.4g}.{note}"
+    )
+
+
+register(
+    Exercise(
+        name="residual_stream_var",
+        cases=[((d, r), (1 + r) ** d) for d, r in ((50, 1.0), (10, 2.0), (12, 1 / 12), (100, 0.01),
+                                                   (1, 0.5), (30, 0.0))],
+        explain=_residual_var_explain,
+        hint_text="The branch's weights are independent of x and have mean 0, so "
+        "E[x f(x)] = 0 and the variances of x and f(x) add. Do it for one block, then repeat.",
+        solution_text="def residual_stream_var(depth, ratio):\n    return (1 + ratio) ** depth",
+        rel=1e-6,
+    )
+)
+
+
+def _gpt2_std_explain(args: tuple, got: Any, want: float) -> str:
+    n_layer = args[0]
+    note = ""
+    if _close(got, 0.02 / math.sqrt(n_layer), 1e-6, 0):
+        note = " Each GPT-2 block writes into the stream twice (attention and MLP): 2 n_layer branches."
+    elif _close(got, 0.02 / (2 * n_layer), 1e-6, 0):
+        note = " Dividing the variance by 2 n_layer divides the std by sqrt(2 n_layer)."
+    elif _close(got, 0.02, 1e-6, 0):
+        note = " 0.02 is the std of every other Linear; the residual projections get less."
+    return (
+        f"gpt2_residual_std: for n_layer={n_layer} you returned {_fmt(got)}; nanoGPT draws each "
+        f"residual projection with std 0.02 / sqrt(2 n_layer) = {want:.4g}.{note}"
+    )
+
+
+register(
+    Exercise(
+        name="gpt2_residual_std",
+        cases=[((n,), 0.02 / math.sqrt(2 * n)) for n in (12, 24, 36, 48, 1)],
+        explain=_gpt2_std_explain,
+        hint_text="Count the branches that add into the stream: two per block. Their summed "
+        "variance should stay O(1), so each branch's variance is divided by that count.",
+        solution_text="def gpt2_residual_std(n_layer):\n    return 0.02 / math.sqrt(2 * n_layer)",
+        rel=1e-6,
+    )
+)
+
+
+# --- 11 width and depth at scale ----------------------------------------------------------------
+
+_MUP_ADAM = {"input": lambda w, b: 1.0, "hidden": lambda w, b: b / w, "output": lambda w, b: b / w}
+
+
+def _mup_adam_explain(args: tuple, got: Any, want: float) -> str:
+    layer, width, base = args
+    m = width / base
+    note = ""
+    sgd = {"input": m, "hidden": 1.0, "output": 1 / m}[layer]
+    if layer == "hidden" and _close(got, 1.0, 1e-6, 0):
+        note = " A hidden layer has fan_in = width: an Adam step moves its output ~ width x lr."
+    elif _close(got, sgd, 1e-6, 0) and not _close(sgd, want, 1e-6, 0):
+        note = " That is muP's SGD column: Adam normalises each gradient entry, so its rule differs."
+    elif _close(got, 1 / width, 1e-6, 0):
+        note = " The factor is relative to the base width: at width = base_width it is 1."
+    elif layer == "input" and not _close(got, 1.0, 1e-6, 0):
+        note = " The input layer's fan_in (the data's features) does not grow with width."
+    return (
+        f"mup_adam_lr_factor: for the {layer} layer at width {width} (base {base}) you returned "
+        f"{_fmt(got)}; muP multiplies Adam's learning rate there by {want:.4g}.{note}"
+    )
+
+
+register(
+    Exercise(
+        name="mup_adam_lr_factor",
+        cases=[((layer, n, b), _MUP_ADAM[layer](n, b))
+               for layer, n, b in (("input", 4096, 64), ("hidden", 4096, 64), ("output", 1024, 64),
+                                   ("hidden", 64, 64), ("output", 256, 128), ("input", 256, 64))],
+        explain=_mup_adam_explain,
+        hint_text="An Adam step changes every entry of W by about lr, with signs aligned to the "
+        "layer's input h, so it changes W h by ~ lr x fan_in. Which layers have a fan_in that "
+        "grows with width? Express the factor relative to base_width.",
+        solution_text="def mup_adam_lr_factor(layer, width, base_width):\n"
+        "    return 1.0 if layer == 'input' else base_width / width",
+        rel=1e-6,
+    )
+)

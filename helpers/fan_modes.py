@@ -2,8 +2,9 @@
 
 helpers.probe measures constant-width stacks, where fan_in = fan_out and the two modes
 coincide. Here the widths vary from layer to layer, so `mode` matters: "fan_in" keeps the
-forward signal's variance, "fan_out" the back-propagated gradient's. Introduced in
-notebooks/06_he_kaiming.ipynb.
+forward signal's variance, "fan_out" the back-propagated gradient's. Both rules hold on
+average over nets; norm_walk measures how far one net of finite width strays from that
+average. Introduced in notebooks/06_he_kaiming.ipynb.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from torch import nn
 
 from helpers import init, nets
 
-__all__ = ["FLOW_SCHEMES", "Flow", "flow"]
+__all__ = ["FLOW_SCHEMES", "Flow", "flow", "norm_walk"]
 
 FLOW_SCHEMES: tuple[str, ...] = ("he", "xavier")
 
@@ -81,3 +82,30 @@ def _one_flow(widths: list[int], scheme: str, mode: str, batch: int,
     grads = torch.autograd.grad((hs[-1] * projection).sum(), hs)
     return (np.array([float(a.detach().std()) for a in hs]),
             np.array([float(g.std()) for g in grads]))
+
+
+def norm_walk(width: int, depth: int, *, nets: int = 200, seed: int = 0) -> np.ndarray:
+    """log(|h_l|^2 / |x|^2) at layers l = 1..depth of `nets` independent He-initialised ReLU stacks.
+
+    Each net is `depth` square Linear layers of `width` units with weights N(0, 2 / width)
+    (kaiming_normal_: fan_in, ReLU gain), zero biases and a ReLU after every layer, fed its
+    own input x ~ N(0, I). He init keeps the average of |h_l|^2 over nets equal to |x|^2, but
+    one net of finite width does not: each layer multiplies |h|^2 by an independent random
+    factor of mean 1 and variance 5 / width, so log|h_l|^2 is a random walk whose variance
+    grows like 5 * l / width (Hanin & Rolnick 2018). Returns an array [net, layer] (float64).
+    A net whose units all die (probability 2^-width per layer) gives -inf from there on.
+    Introduced in notebooks/06_he_kaiming.ipynb.
+    """
+    if width < 1 or depth < 1 or nets < 2:
+        raise ValueError(f"need width >= 1, depth >= 1 and nets >= 2, got width={width}, "
+                         f"depth={depth}, nets={nets}")
+    std = init.scheme_std("he", (width, width), "relu")
+    gen = torch.Generator().manual_seed(seed)
+    h = torch.randn(nets, width, 1, generator=gen)
+    start = (h.double() ** 2).sum((1, 2))
+    walk = torch.empty(nets, depth, dtype=torch.float64)
+    for layer in range(depth):  # torch.log(0) is -inf, without a warning
+        w = torch.randn(nets, width, width, generator=gen) * std
+        h = torch.bmm(w, h).relu()
+        walk[:, layer] = torch.log((h.double() ** 2).sum((1, 2)) / start)
+    return walk.numpy()

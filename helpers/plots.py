@@ -165,13 +165,14 @@ def plot_density(ax: Axes, samples, bins, *, label: str | None = None, color: st
                      color=color or COLORS["measured"])
 
 
-def plot_error_vs_n(ax: Axes, sizes, errors, reference) -> None:
+def plot_error_vs_n(ax: Axes, sizes, errors, reference,
+                    reference_label: str = r"$\sqrt{0.8/N}$") -> None:
     """Log-log plot of a Monte Carlo error against sample size, with a reference curve.
 
     Introduced in notebooks/01_uniform_variance.ipynb.
     """
     ax.loglog(sizes, errors, "o-", color=COLORS["measured"], label="measured RMS error")
-    ax.loglog(sizes, reference, "--", color=COLORS["theory"], label=r"$\sqrt{0.8/N}$")
+    ax.loglog(sizes, reference, "--", color=COLORS["theory"], label=reference_label)
     ax.set_xlabel("sample size N")
     ax.set_ylabel("relative error of the sample variance")
     ax.legend()
@@ -195,8 +196,10 @@ def propagation_panels(figsize: tuple[float, float] = (11.0, 3.9)) -> tuple[Figu
     Left: the activation distribution per layer (heat map, layers x bins, share of the
     layer's values per bin on a log colour scale; grey = no finite value). Middle: forward
     std and gradient std per layer on a log axis; an exact 0 is a triangle at the bottom, an
-    inf/NaN a cross at the top. Right: saturated or dead %. draw_propagation fills them in
-    place, so a widget never rebuilds the figure. Introduced in notebooks/04_signal_propagation.ipynb.
+    inf/NaN a cross at the top. Right: saturated % (tanh, sigmoid), or for ReLU the zero
+    fraction (% of values exactly 0) and the dead units (% of units that are 0 for every
+    input of the batch). draw_propagation fills them in place, so a widget never rebuilds
+    the figure. Introduced in notebooks/04_signal_propagation.ipynb.
     """
     import numpy as np
     from matplotlib.colors import LogNorm
@@ -216,14 +219,16 @@ def propagation_panels(figsize: tuple[float, float] = (11.0, 3.9)) -> tuple[Figu
     (nans,) = ax_s.plot([], [], "x", ms=8, mew=2, color=bad, clip_on=False, label="inf / NaN")
     ax_s.set(xlabel="layer", ylabel="std (log scale)")
     ax_s.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small")
-    (frac,) = ax_f.plot([], [], "o-", ms=3, color=COLORS["saturated"])
+    (frac,) = ax_f.plot([], [], "o-", ms=3, color=COLORS["saturated"], label="values = 0")
+    (dead,) = ax_f.plot([], [], "s-", ms=3, color=OKABE_ITO[7], label="dead units")
     ax_f.set(xlabel="layer", ylim=(-3, 103))
+    zero_legend = ax_f.legend(loc="upper left", fontsize="small")  # shown for ReLU only
     note = ax_f.text(0.5, 0.5, "", transform=ax_f.transAxes, ha="center", va="center",
                      color=COLORS["neutral"])
     lines = [ax.axvline(1, color=bad, ls="--", lw=1.5, visible=False) for ax in (ax_h, ax_s, ax_f)]
     event = ax_s.text(1, 0.96, "", transform=ax_s.get_xaxis_transform(), va="top", color=bad,
                       fontweight="bold", bbox=dict(fc="white", ec=bad, alpha=0.9, pad=2))
-    for artist in (zeros, nans, note, event, *lines):  # they move: keep them out of the layout
+    for artist in (zeros, nans, note, event, zero_legend, *lines):  # they move: not in the layout
         artist.set_in_layout(False)
     for ax in (ax_h, ax_s, ax_f):  # few ticks: most of a redraw's time is spent on tick text
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
@@ -236,7 +241,8 @@ def propagation_panels(figsize: tuple[float, float] = (11.0, 3.9)) -> tuple[Figu
     for axis in (ax_s.yaxis, colorbar.ax.yaxis):
         axis.set_major_formatter(FuncFormatter(_decade_label))
     return fig, dict(fig=fig, axes=(ax_h, ax_s, ax_f), image=image, fwd=fwd, grad=grad,
-                     zeros=zeros, nans=nans, frac=frac, note=note, lines=lines, event=event,
+                     zeros=zeros, nans=nans, frac=frac, dead=dead, zero_legend=zero_legend,
+                     note=note, lines=lines, event=event,
                      title=fig.suptitle(""))
 
 
@@ -282,12 +288,15 @@ def draw_propagation(art: dict, rec, title: str = "") -> int | None:
     xn = np.concatenate([layers[np.isnan(rec.forward_std)], layers[np.isnan(rec.grad_std)]])
     art["zeros"].set_data(x0, np.full(x0.size, lo))
     art["nans"].set_data(xn, np.full(xn.size, hi))
-    frac = rec.saturated if rec.saturated is not None else rec.dead
+    rectified = rec.zero_fraction is not None
+    frac = rec.zero_fraction if rectified else rec.saturated
     art["frac"].set_data(*((layers, 100 * frac) if frac is not None else ([], [])))
+    art["dead"].set_data(*((layers, 100 * rec.dead_units) if rectified else ([], [])))
+    art["zero_legend"].set_visible(rectified)
     art["note"].set_text("" if frac is not None else f"{rec.activation}: nothing saturates or dies")
     kind = {"tanh": "saturated % (|h| > 0.99)", "sigmoid": "saturated % (h ∉ [0.01, 0.99])"}
-    ax_f.set_ylabel(kind.get(rec.activation, "dead % (h = 0)"))
-    ax_f.set_title("saturated units" if rec.saturated is not None else "dead units")
+    ax_f.set_ylabel(kind.get(rec.activation, "% of the layer"))
+    ax_f.set_title("zeros and dead units" if rectified else "saturated units")
     layer, text = _event(rec)
     for line in art["lines"]:
         line.set_visible(layer is not None)
@@ -333,6 +342,26 @@ def plot_unit_weights(ax: Axes, weight, title: str, vmax: float | None = None):
     ax.set_title(title)
     ax.grid(False)
     return image
+
+
+def plot_spread_history(ax: Axes, histories: dict, *, floor: float = 1e-9,
+                        rounding: float = 2.0**-23) -> None:
+    """Relative spread between hidden units per training step, on a log axis (one line per run).
+
+    An exact 0 (clones) is drawn at `floor`, at the bottom of the axis; a dotted line marks one
+    float32 rounding step (`rounding`, relative). Introduced in
+    notebooks/03_constant_and_random_init.ipynb.
+    """
+    import numpy as np
+
+    for i, (label, spread) in enumerate(histories.items()):
+        y = np.maximum(np.asarray(spread, dtype=float), floor)
+        ax.semilogy(np.arange(len(y)), y, label=label, color=OKABE_ITO[i % len(OKABE_ITO)])
+    ax.axhline(rounding, color=COLORS["theory"], ls=":", lw=1.2, label="one float32 rounding step")
+    ax.set_ylim(floor / 2, 10.0)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("spread / max |weight|")
+    ax.legend(fontsize=8, loc="lower right")
 
 
 def plot_loss_curves(ax: Axes, curves: dict, *, chance: float | None = None,
@@ -429,6 +458,63 @@ def plot_std_by_layer(ax: Axes, stds: dict, *, ylabel: str, title: str,
     ax.set_title(title)
     ax.legend(fontsize="small")
 
+def plot_seed_curves(ax: Axes, runs: dict, *, chance: float | None = None, window: int = 10,
+                     colors: dict | None = None) -> None:
+    """Loss curves of several seeds per init: every seed faint, the median over seeds bold.
+
+    runs maps a label to a list of loss lists, one per seed, each smoothed by a running mean
+    of `window` steps; a run that stopped early (non-finite loss) is drawn as far as it got
+    and counts as an infinite loss in the median from there. One seed's curve can mislead;
+    the faint bundle shows the spread. chance draws ln(n_classes) dashed.
+    Introduced in notebooks/06_he_kaiming.ipynb.
+    """
+    import numpy as np
+
+    for i, (label, seeds) in enumerate(runs.items()):
+        color = (colors or {}).get(label, OKABE_ITO[i % len(OKABE_ITO)])
+        length = max(len(loss) for loss in seeds)
+        k = max(1, min(window, length))
+        smooth = np.full((len(seeds), length - k + 1), np.nan)
+        for j, loss in enumerate(seeds):
+            loss = np.asarray(loss, dtype=float)
+            if len(loss) >= k:
+                smooth[j, :len(loss) - k + 1] = np.convolve(loss, np.ones(k) / k, mode="valid")
+        steps = np.arange(k, length + 1)
+        for row in smooth:
+            ax.plot(steps, row, color=color, alpha=0.3, lw=1)
+        median = np.median(np.where(np.isfinite(smooth), smooth, np.inf), axis=0)
+        median[~np.isfinite(median)] = np.nan  # most seeds had stopped: no median to draw
+        ax.plot(steps, median, color=color, lw=2.4, label=f"{label}: median of {len(seeds)} seeds")
+    if chance is not None:
+        ax.axhline(chance, ls="--", color=COLORS["neutral"], label="chance: ln(classes)", zorder=1)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"cross-entropy (mean of {window} steps)")
+    ax.legend(fontsize="small")
+
+
+def plot_norm_walk(ax: Axes, walks: dict, *, slope: float = 5.0) -> None:
+    """Variance over nets of log|h_l|^2 against depth / width, one line per width.
+
+    walks maps a width to helpers.fan_modes.norm_walk(width, depth) (array [net, layer]).
+    Lines that fall on one another say the spread depends on depth / width only; the dashed
+    line is slope * depth / width (Hanin & Rolnick 2018: slope 5 for He + ReLU).
+    Introduced in notebooks/06_he_kaiming.ipynb.
+    """
+    import numpy as np
+
+    top = 0.0
+    for i, (width, walk) in enumerate(walks.items()):
+        x = np.arange(1, walk.shape[1] + 1) / width
+        ax.plot(x, walk.var(axis=0, ddof=1), "o-", ms=3, color=OKABE_ITO[i % len(OKABE_ITO)],
+                label=f"width {width}, {walk.shape[0]} nets")
+        top = max(top, float(x[-1]))
+    grid = np.linspace(0, top, 50)
+    ax.plot(grid, slope * grid, "--", color=COLORS["theory"], label=f"{slope:g} · depth / width")
+    ax.set_xlabel("depth / width")
+    ax.set_ylabel("Var over nets of log |h|²")
+    ax.legend(fontsize="small")
+
+
 # --- 07 / 08: zig-zag -------------------------------------------------------------------------------
 
 
@@ -521,27 +607,101 @@ def plot_loss_per_step(ax: Axes, curves: dict, *, threshold: float | None = None
     return lines
 
 
-# --- 09 / 10: training sweeps --------------------------------------------------------------------
-
-
-def plot_seed_runs(ax: Axes, runs: dict[str, list[float]], *, ylabel: str = "test accuracy"):
-    """One column of dots per init (one dot per seed) with its mean ± std as a bar.
-
-    Shows the spread a single run hides. Introduced in notebooks/09_init_in_training.ipynb.
+def plot_weight_paths_faint(ax: Axes, weights, *, minimum: float | None = None,
+                            band: tuple[float, float] | None = None, label: str = "one start"):
+    """Many runs' weight after each step as thin lines, weights (steps, runs), with w* and the
+    band the runs end in. Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
     import numpy as np
 
-    for i, (name, values) in enumerate(runs.items()):
-        v = np.asarray(values, dtype=float)
-        jitter = np.linspace(-0.15, 0.15, len(v))
+    weights = np.asarray(weights, dtype=float)
+    steps = np.arange(1, weights.shape[0] + 1)
+    lines = ax.plot(steps, weights, "-", lw=0.6, alpha=0.35, color=COLORS["measured"])
+    lines[0].set_label(f"{label} ({weights.shape[1]} in all)")
+    if band is not None:
+        ax.axhspan(*band, color=COLORS["saturated"], alpha=0.2, label="where every run ends")
+    if minimum is not None:
+        ax.axhline(minimum, ls="--", lw=1.2, color=COLORS["neutral"], label=f"w* = {minimum:.3f}")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("weight w after the step")
+    ax.legend(fontsize="small")
+
+
+def plot_flips_by_start(ax: Axes, initial_weights, flips, *, steps: int,
+                        highlight: tuple[float, int] | None = None):
+    """Direction flips in the first `steps` steps against each run's initial weight;
+    highlight = (w0, flips) marks one run with a star. Introduced in
+    notebooks/07_sigmoid_zigzag.ipynb.
+    """
+    ax.plot(initial_weights, flips, "o", ms=4, alpha=0.7, color=COLORS["measured"],
+            label="one start")
+    if highlight is not None:
+        ax.plot(*highlight, "*", ms=14, color=COLORS["theory"], label="the pinned start")
+    ax.set_xlabel("initial weight w₀ (nn.Linear's draw from U(−1, 1))")
+    ax.set_ylabel(f"direction flips in {steps} steps")
+    ax.legend(fontsize="small")
+
+
+def plot_outcomes_by_fix(ax: Axes, values: dict, *, ylabel: str, lines: dict | None = None,
+                         log: bool = True):
+    """One column of dots per fix (one dot per start or seed) and its median as a bar;
+    lines = {label: y} draws reference levels. Introduced in notebooks/08_fixes.ipynb.
+    """
+    import numpy as np
+
+    for i, v in enumerate(values.values()):
+        v = np.asarray(v, dtype=float)
+        jitter = np.linspace(-0.18, 0.18, len(v))
         color = OKABE_ITO[i % len(OKABE_ITO)]
-        ax.plot(i + jitter, v, "o", color=color, alpha=0.55, ms=5)
-        ax.errorbar(i + 0.3, v.mean(), yerr=v.std(ddof=1), fmt="s", color=color, capsize=5,
-                    ms=7, label=f"{name}: {v.mean():.3f} ± {v.std(ddof=1):.3f}")
-    ax.set_xticks(range(len(runs)), list(runs))
-    ax.set_xlim(-0.5, len(runs) - 0.3)
+        ax.plot(i + jitter, v, "o", ms=3.5, alpha=0.55, color=color)
+        ax.plot([i - 0.28, i + 0.28], [np.median(v)] * 2, "-", lw=2.5, color=color)
+    for j, (label, y) in enumerate((lines or {}).items()):
+        ax.axhline(y, ls=("--", ":")[j % 2], lw=1.1, color=COLORS["neutral"], label=label)
+    ax.set_xticks(range(len(values)), list(values))
+    if log:
+        ax.set_yscale("log")
     ax.set_ylabel(ylabel)
-    ax.legend(loc="lower right", fontsize=8)
+    if lines:
+        ax.legend(fontsize="small")
+
+
+# --- 09 / 10: training sweeps --------------------------------------------------------------------
+
+
+def plot_paired_curves(axes, steps, accuracy: dict, *, ylabel: str = "test accuracy"):
+    """Two methods trained from the same seeds: accuracy against steps, and their paired gap.
+
+    axes[0]: each method's mean over seeds with a band of +-2 standard errors of that mean;
+    axes[1]: the per-seed difference first - second (thin lines), its mean and +-2 SE band,
+    with 0 marked. accuracy maps a name to an array [seed, step]; the step axis is log, so
+    step 0 is left out. Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    import numpy as np
+
+    steps = np.asarray(steps, dtype=float)
+    keep = steps > 0
+    names = list(accuracy)
+    values = {k: np.asarray(v, dtype=float)[:, keep] for k, v in accuracy.items()}
+    x = steps[keep]
+
+    def band(ax, v, color, label):
+        mean, se = v.mean(0), v.std(0, ddof=1) / np.sqrt(v.shape[0])
+        ax.fill_between(x, mean - 2 * se, mean + 2 * se, color=color, alpha=0.25, lw=0)
+        ax.plot(x, mean, "o-", color=color, ms=4, label=label)
+
+    for i, name in enumerate(names):
+        band(axes[0], values[name], OKABE_ITO[i % len(OKABE_ITO)], f"{name} (mean ± 2 SE)")
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(loc="lower right", fontsize=8)
+    diff = values[names[0]] - values[names[1]]
+    axes[1].plot(x, diff.T, color=COLORS["neutral"], lw=0.6, alpha=0.35)
+    band(axes[1], diff, COLORS["measured"], "paired difference (mean ± 2 SE)")
+    axes[1].axhline(0, color="black", lw=1)
+    axes[1].set_ylabel(f"{names[0]} − {names[1]}")
+    axes[1].legend(loc="upper right", fontsize=8)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("SGD steps")
 
 
 def plot_loss_heatmap(ax: Axes, loss, schemes, depths, *, vmax: float):
@@ -615,3 +775,351 @@ def plot_update_ratios(ax: Axes, ratios, *, target: float = -3.0, legend: bool =
     ax.set_ylabel("log10 std(lr·grad) / std(W)")
     if legend:
         ax.legend(loc="lower right", fontsize=8)
+
+
+# --- 12: checkup of any model ------------------------------------------------------------------
+
+
+def plot_checkup(ax: Axes, report, title: str | None = None) -> dict:
+    """Per-layer forward std and gradient std of a helpers.checkup.Checkup on a log axis.
+
+    One point per row of report.layers, in forward order, the x ticks named after the
+    layers; flagged rows get a triangle on the x axis and a tick label in the 'bad' colour.
+    A std of 0 or inf/NaN has no place on a log axis and is left out of its curve. The
+    title defaults to the problems found. Returns the artists by role: "forward", "grad",
+    "flagged" (Line2D). Introduced in notebooks/12_cheat_sheet.ipynb.
+    """
+    import math
+
+    def positive(v):
+        return v if v is not None and math.isfinite(v) and v > 0 else math.nan
+
+    rows = report.layers
+    xs = list(range(len(rows)))
+    flagged = report.flagged
+    (fwd,) = ax.semilogy(xs, [positive(r.std) for r in rows], "o-", ms=4,
+                         color=COLORS["measured"], label="forward: std of the output")
+    (grad,) = ax.semilogy(xs, [positive(r.grad_std) for r in rows], "s--", ms=4,
+                          color=OKABE_ITO[4], label="backward: std of dLoss/d(output)")
+    (marks,) = ax.plot(flagged, [0.0] * len(flagged), "^", ms=9, clip_on=False, ls="none",
+                       color=COLORS["bad"], transform=ax.get_xaxis_transform(),
+                       label="flagged (see the findings)")
+    marks.set_in_layout(False)  # on the axis line; an empty one would upset constrained layout
+    ax.set_xticks(xs, [r.name for r in rows], rotation=60, ha="right", fontsize="small")
+    for i in flagged:
+        ax.get_xticklabels()[i].set_color(COLORS["bad"])
+    ax.set_xlabel("layer (forward order)")
+    ax.set_ylabel("std (log scale)")
+    found = ", ".join(report.problems) or "no problem found"
+    ax.set_title(title if title is not None else f"checkup: {found}")
+    ax.legend(fontsize="small")
+    return {"forward": fwd, "grad": grad, "flagged": marks}
+
+
+# --- 10 attention and residual streams ------------------------------------------------------
+
+
+def plot_attention_sweep(axes, sat) -> None:
+    """Three panels of an attention.saturation_sweep against d_k (log axes): logit std with
+    sqrt(d_k), softmax entropy with ln(n_keys), and the softmax Jacobian's size (median and
+    mean over queries), raw logits against scaled ones.
+
+    Introduced in notebooks/10_attention_residual.ipynb.
+    """
+    import numpy as np
+
+    ax_std, ax_ent, ax_jac = axes
+    d = sat.d_k
+    styles = {"raw": (COLORS["bad"], "q·k (unscaled)"), "scaled": (COLORS["measured"], "q·k / √d_k")}
+    for name, (color, label) in styles.items():
+        ax_std.loglog(d, sat.logit_std[name], "o-", color=color, label=label)
+        ax_ent.semilogx(d, sat.entropy[name], "o-", color=color, label=label)
+        ax_jac.loglog(d, sat.jacobian_median[name], "o-", color=color, label=f"{label}, median")
+        ax_jac.loglog(d, sat.jacobian_mean[name], "s--", ms=4, color=color, lw=1.2,
+                      label=f"{label}, mean")
+    ax_std.loglog(d, np.sqrt(d), ":", color="black", label="√d_k")
+    ax_ent.axhline(np.log(sat.n_keys), color="black", ls=":", label=f"ln {sat.n_keys} (uniform)")
+    ax_std.set(xlabel="d_k", ylabel="std of the logits", title="logits grow like √d_k")
+    ax_ent.set(xlabel="d_k", ylabel="softmax entropy (nats)", ylim=(0, 1.1 * np.log(sat.n_keys)),
+               title="unscaled softmax turns one-hot")
+    ax_jac.set(xlabel="d_k", ylabel="‖∂p/∂s‖ (Frobenius)", title="and passes no gradient")
+    for ax in axes:
+        ax.legend(fontsize=7, loc="best")
+
+
+def plot_residual_streams(ax: Axes, streams: dict, *, which: str = "forward",
+                          theory: dict | None = None) -> None:
+    """One line per residual.Stream (label -> Stream): the stream's std ("forward") or its
+    gradient's std ("grad") per block on a log axis; `theory` (label -> array) dashed.
+
+    Introduced in notebooks/10_attention_residual.ipynb.
+    """
+    import numpy as np
+
+    if which not in ("forward", "grad"):
+        raise ValueError(f"which must be one of ('forward', 'grad'), got {which!r}")
+    for i, (label, st) in enumerate(streams.items()):
+        color = OKABE_ITO[i % len(OKABE_ITO)]
+        y = st.forward_std if which == "forward" else st.grad_std
+        ax.semilogy(st.blocks, y, "-", color=color, label=label)
+        if theory and label in theory and np.isfinite(theory[label]).any():
+            ref = y[0] if which == "forward" else y[-1]
+            ax.semilogy(st.blocks, ref * np.asarray(theory[label]), "--", color=color, lw=1.2)
+    ax.set_xlabel("block l")
+    ax.set_ylabel("std of x_l" if which == "forward" else "std of dL/dx_l")
+
+
+def residual_panels(figsize: tuple[float, float] = (9.5, 3.6)) -> tuple[Figure, dict]:
+    """An empty two-panel figure for residual_explorer: the stream's std per block (left) and
+    its gradient's std (right), log axes, measured lines and dashed predictions, a marker for
+    the block where the stream overflows. draw_residual fills it in place.
+
+    Introduced in notebooks/10_attention_residual.ipynb.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
+    fig, (ax_f, ax_g) = new_figure(1, 2, figsize=figsize)
+    art: dict = {"fig": fig, "axes": (ax_f, ax_g)}
+    for key, ax, color, label in (("fwd", ax_f, COLORS["measured"], "stream std(x_l)"),
+                                  ("grad", ax_g, OKABE_ITO[4], "gradient std(dL/dx_l)")):
+        (art[key],) = ax.semilogy([], [], "o-", ms=2.5, color=color, label="measured")
+        (art[key + "_theory"],) = ax.semilogy([], [], "--", color=COLORS["theory"], lw=1.5,
+                                              label="Var addition (theory)")
+        ax.set(xlabel="block l", ylabel=label + " (log scale)")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.yaxis.set_major_locator(LogLocator(numticks=7))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(_decade_label))
+    ax_f.legend(loc="upper left", fontsize="small")  # one legend: fewer texts, faster redraws
+    bad = COLORS["bad"]
+    art["lines"] = [ax.axvline(1, color=bad, ls="--", lw=1.5, visible=False) for ax in (ax_f, ax_g)]
+    art["event"] = ax_f.text(0.5, 0.5, "", transform=ax_f.transAxes, ha="center", va="center",
+                             color=bad, fontweight="bold",
+                             bbox=dict(fc="white", ec=bad, alpha=0.9, pad=2))
+    art["note"] = ax_g.text(0.5, 0.5, "", transform=ax_g.transAxes, ha="center", va="center",
+                            color=bad, fontweight="bold")
+    for artist in (art["event"], art["note"], *art["lines"]):
+        artist.set_in_layout(False)
+    art["title"] = fig.suptitle("")
+    return fig, art
+
+
+RESIDUAL_TOPS = (10.0, 1e3, 1e10, 1e20, 1e40)
+"""Upper y-limits residual panels snap to: the frame (ticks, labels) is redrawn only when a
+setting crosses one, and every other redraw blits the lines over the cached frame."""
+RESIDUAL_SPANS = (10, 20, 50, 100, 200, 300)
+"""x-limits the residual panels snap to, for the same reason."""
+
+
+def _bucket_limits(values) -> tuple[float, float]:
+    """Log-axis limits from a few fixed buckets that hold the finite positive values."""
+    import numpy as np
+
+    shown = values[np.isfinite(values) & (values > 0)]
+    lo = min(0.1, 10.0 ** np.floor(np.log10(shown.min() / 2))) if shown.size else 0.1
+    top = 2 * shown.max() if shown.size else 1.0
+    return lo, next((t for t in RESIDUAL_TOPS if t >= top), RESIDUAL_TOPS[-1])
+
+
+def draw_residual(art: dict, stream, theory_fwd, theory_grad, title: str = "") -> int | None:
+    """Show a residual.Stream in residual_panels' artists, in place; returns the block where the
+    stream overflowed (marked on both panels), or None.
+
+    theory_* are std ratios per block (predicted_stream_std, predicted_grad_std), drawn from
+    the measured std at the input (stream) or at the output (gradient).
+    Introduced in notebooks/10_attention_residual.ipynb.
+    """
+    import numpy as np
+
+    ax_f, ax_g = art["axes"]
+    blocks, depth = stream.blocks, stream.depth
+    fwd, grad = stream.forward_std, stream.grad_std
+    art["fwd"].set_data(blocks, fwd)
+    art["grad"].set_data(blocks, grad)
+    with np.errstate(all="ignore"):
+        t_fwd = fwd[0] * np.asarray(theory_fwd, dtype=float)
+        t_grad = grad[-1] * np.asarray(theory_grad, dtype=float)
+    t_fwd[t_fwd > 1e39] = np.nan  # past float32's range nothing is drawn, as in the measurement
+    art["fwd_theory"].set_data(blocks, t_fwd)
+    art["grad_theory"].set_data(blocks, t_grad)
+    ax_f.set_ylim(*_bucket_limits(np.concatenate([fwd, t_fwd])))
+    ax_g.set_ylim(*_bucket_limits(np.concatenate([grad, t_grad])))
+    span = next((x for x in RESIDUAL_SPANS if x >= depth), depth)
+    for ax in (ax_f, ax_g):
+        ax.set_xlim(0, span)
+    k = stream.overflow_block
+    for line in art["lines"]:
+        line.set_visible(k is not None)
+        line.set_xdata([k or 0, k or 0])
+    art["event"].set_text(f"stream overflows to inf\nat block {k}" if k is not None else "")
+    art["event"].set_visible(k is not None)
+    art["note"].set_text("no gradient: the forward\npass overflowed" if k is not None else "")
+    art["note"].set_visible(k is not None)
+    art["title"].set_text(title)
+    return k
+
+
+# --- 11 width and depth at scale: muP coordinate check, lr sweep, Jacobian spectra --------------
+
+
+def plot_coord_check(axes, cc, *, titles: dict[str, str] | None = None):
+    """One panel per parametrisation: each layer's RMS change after a few steps against width
+    (log-log), the fitted exponent in the legend. `cc` is a helpers.mup.CoordCheck.
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    import numpy as np
+
+    markers = ("o", "s", "^", "D", "v")
+    for ax, p in zip(axes, cc.change, strict=True):
+        for i, name in enumerate(cc.names):
+            ax.plot(cc.widths, cc.change[p][i], marker=markers[i % len(markers)], ms=5,
+                    color=OKABE_ITO[i % len(OKABE_ITO)],
+                    label=f"{name}: slope {cc.slope(p, name):+.2f}")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(cc.widths, [str(n) for n in cc.widths])
+        ax.set_xlabel("width n")
+        ax.set_ylabel("RMS change per coordinate")
+        ax.set_title((titles or {}).get(p, p))
+        ax.legend(loc="upper left", fontsize=8)
+    lo = min(float(np.nanmin(v)) for v in cc.change.values())
+    hi = max(float(np.nanmax(v)) for v in cc.change.values())
+    for ax in axes:
+        ax.set_ylim(lo / 2, hi * 3)
+
+
+def plot_lr_sweep(axes, sweep, *, titles: dict[str, str] | None = None):
+    """One panel per parametrisation: loss after training against the learning rate, one curve
+    per width, the best lr of each width marked. `sweep` is a helpers.mup.LrSweep.
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    import numpy as np
+
+    colors = mpl.colormaps["viridis"](np.linspace(0, 0.85, len(sweep.widths)))
+    for ax, p in zip(axes, sweep.loss, strict=True):
+        best = sweep.best_log2_lr(p)
+        for j, n in enumerate(sweep.widths):
+            loss = np.minimum(sweep.loss[p][j], 10.0)
+            ax.plot(sweep.lrs, loss, "o-", ms=3, color=colors[j], label=f"width {n}")
+            ax.axvline(2.0 ** best[j], color=colors[j], ls=":", lw=1.5)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("learning rate (log2 axis; dotted: best)")
+        ax.set_ylabel("training loss after training")
+        ax.set_ylim(0.5, 3.0)
+        ax.set_title((titles or {}).get(p, p))
+        ax.legend(loc="upper left", fontsize=8)
+
+
+def plot_spread_vs_depth(ax, depths, table: dict, *, field: str = "decades", cap: float = 12.0):
+    """One field of helpers.isometry.Spread ("decades", "lost" or "kept_decades") against depth,
+    one line per (activation, weights): dashed with open markers for Gaussian weights, solid for
+    orthogonal; for decades, a dotted line at the float64 cap.
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    fields = {"decades": "decades from s_max to s_5%", "lost": "fraction of directions lost",
+              "kept_decades": "decades, surviving directions only"}
+    if field not in fields:
+        raise ValueError(f"field must be one of {tuple(fields)}, got {field!r}")
+    colors = {"tanh": OKABE_ITO[0], "relu": OKABE_ITO[3], "linear": OKABE_ITO[2]}
+    markers = {"tanh": "o", "relu": "s", "linear": "^"}
+    for (act, weights), spreads in table.items():
+        gauss = weights == "gaussian"
+        ax.plot(depths, [getattr(s, field) for s in spreads], "--" if gauss else "-",
+                color=colors[act], marker=markers[act], ms=6 if gauss else 4, lw=2.2 if gauss else 1.4,
+                mfc="white" if gauss else colors[act], label=f"{act}, {weights}")
+    if field != "lost":
+        ax.axhline(cap, color=COLORS["neutral"], lw=1, ls=":")
+        ax.text(depths[0], cap - 0.2, "float64 limit: 12 decades or more", va="top", fontsize=8,
+                color=COLORS["neutral"])
+        ax.set_ylim(-0.3, cap + 0.8)
+    else:
+        ax.set_ylim(-0.03, 1.03)
+    ax.set_xscale("log")
+    ax.set_xticks(depths, [str(d) for d in depths])
+    ax.set_xlabel("depth L")
+    ax.set_ylabel(fields[field])
+
+
+SV_DECADES = (-14, 4)
+"""The singular-value axis of the isometry explorer, in decades: fixed, so that most redraws
+only repaint the histogram; it widens (to whole decades) only for values outside it."""
+
+
+def _sv_bins(s, resolution: float):
+    """Bin edges (10 per decade, whole decades) covering SV_DECADES, the kept singular values of
+    s, the floor (largest x resolution) and, if any value is lost, one decade below it."""
+    import numpy as np
+
+    top = float(s.max())
+    floor = top * resolution
+    kept = s[s > floor]
+    lo = min(SV_DECADES[0], int(np.floor(np.log10(max(float(kept.min()), floor)) + 1e-9)))
+    hi = max(SV_DECADES[1], int(np.ceil(np.log10(top) + 1e-9)))
+    if (s <= floor).any():
+        lo = min(lo, int(np.floor(np.log10(floor))) - 1)
+    return np.logspace(lo, hi, 10 * (hi - lo) + 1), floor
+
+
+def singular_value_panel(figsize: tuple[float, float] = (7.5, 3.3)):
+    """An empty histogram of singular values on a log axis, with artists to update in place
+    (for helpers.widgets.isometry_explorer): returns (fig, art).
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    fig, ax = new_figure(figsize=figsize)
+    art = {
+        "ax": ax,
+        "kept": ax.stairs([0.0], [1e-1, 1e1], fill=True, alpha=0.6, color=COLORS["measured"],
+                          label="singular values"),
+        "lost": ax.stairs([0.0], [1e-13, 1e-12], fill=True, alpha=0.8, hatch="//",
+                          color=COLORS["saturated"], label="below float64 resolution (lost)"),
+        "floor": ax.axvline(1e-12, color=COLORS["saturated"], ls=":", lw=1.5),
+        "note": ax.text(0.5, 0.55, "", transform=ax.transAxes, ha="center", va="center",
+                        fontsize=11, color=COLORS["bad"]),
+        "headline": ax.text(0.0, 1.02, "", transform=ax.transAxes, ha="left", va="bottom",
+                            fontsize=10, fontweight="bold"),
+    }
+    ax.axvline(1.0, color="black", lw=1, ls="--", label="isometry: s = 1")
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("singular value s of the input-output Jacobian (log axis)")
+    ax.set_ylabel("fraction of singular values")
+    ax.legend(loc="upper right", fontsize=8)
+    return fig, art
+
+
+def draw_singular_values(art: dict, s, headline: str, *, resolution: float = 1e-12) -> str:
+    """Draw the histogram of singular values s into a singular_value_panel; singular values below
+    resolution x the largest go into the hatched "lost" bar. Non-finite or all-zero s leave a
+    message in the plot instead. Returns that message ("" if the histogram was drawn).
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    import numpy as np
+
+    s = np.asarray(s, dtype=float)
+    ax, message = art["ax"], ""
+    if s.size == 0 or not np.isfinite(s).all():
+        message = "the Jacobian overflowed (inf/NaN): no spectrum to show"
+    elif s.max() <= 0:
+        message = "every singular value is 0: the net erases every direction"
+    for key in ("kept", "lost", "floor"):
+        art[key].set_visible(not message)
+    art["note"].set_text(message)
+    art["headline"].set_text(headline)
+    if message:
+        ax.set_xlim(10.0 ** SV_DECADES[0], 10.0 ** SV_DECADES[1])
+        return message
+    edges, floor = _sv_bins(s, resolution)
+    kept, lost = s[s > floor], s[s <= floor]
+    counts, _ = np.histogram(np.clip(kept, edges[0], edges[-1]), bins=edges)
+    art["kept"].set_data(counts / s.size, edges)
+    art["lost"].set_data([lost.size / s.size], [floor / 10, floor])
+    art["lost"].set_visible(lost.size > 0)
+    art["floor"].set_xdata([floor, floor])
+    art["floor"].set_visible(lost.size > 0)
+    ax.set_xlim(edges[0], edges[-1])
+    return ""

@@ -1,14 +1,16 @@
 """The probe: push a fixed batch through a deep MLP and back, and record what each layer sees.
 
 This is the measurement behind notebooks 04-06 and the series' main explorer: per layer
-the forward std, the back-propagated gradient std, histograms of activations and of
-gradients, the saturated or dead fraction, and the first layer where the signal
+the forward std, the back-propagated gradient std (and, on request, the weight-gradient
+std), histograms of activations and of gradients, the saturated fraction (tanh, sigmoid)
+or the zero fraction and dead units (ReLU), and the first layer where the signal
 overflows to inf/NaN or underflows to exactly 0. A numeric blow-up is a result to show,
 never an exception.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -36,13 +38,19 @@ class Propagation:
     forward_mean and grad_std are NaN from the layer where that signal overflowed on.
     hist[l] counts layer l's finite activations in the bins `edges`, grad_hist[l] its
     gradients in `grad_edges`; values outside the range are counted in the outermost bins.
-    saturated is None unless the activation is tanh/sigmoid, dead None unless relu/leaky_relu.
+    saturated (tanh |h| > 0.99, sigmoid h outside [0.01, 0.99]) is None unless the activation
+    is tanh/sigmoid. zero_fraction (share of the layer's values that are exactly 0) and
+    dead_units (share of its units that output 0 for every input of the batch, so no gradient
+    reaches their weights) are None unless relu/leaky_relu: a healthy ReLU layer zeroes about
+    half its values and has no dead unit.
     overflow_layer / underflow_layer: first layer (1-based) whose activations contain
     inf/NaN / are all exactly 0 (None if never); grad_overflow_layer / grad_underflow_layer:
     the same for gradients, first in backward order (i.e. the highest such layer). Once the
     forward signal overflows, the probe stops: later layers and every gradient are NaN (the
     loss is not a number), so grad_overflow_layer is then `depth`.
     values / grads: the per-layer arrays (batch, width), only with keep_values=True.
+    weight_grad_std: std of dLoss/dW of each layer's Linear weight (W as it multiplies the
+    signal, std included for "fixed"), only with weight_grads=True.
     """
 
     depth: int
@@ -62,18 +70,32 @@ class Propagation:
     grad_hist: np.ndarray
     grad_edges: np.ndarray
     saturated: np.ndarray | None
-    dead: np.ndarray | None
+    zero_fraction: np.ndarray | None
+    dead_units: np.ndarray | None
     overflow_layer: int | None
     underflow_layer: int | None
     grad_overflow_layer: int | None
     grad_underflow_layer: int | None
     values: list[np.ndarray] | None = None
     grads: list[np.ndarray] | None = None
+    weight_grad_std: np.ndarray | None = None
 
     @property
     def layers(self) -> np.ndarray:
         """Layer numbers 1..depth, the x axis of every per-layer plot."""
         return np.arange(1, self.depth + 1)
+
+    @property
+    def forward_ratio(self) -> float:
+        """Forward std at the last layer / at layer 1: below 1 the signal shrank on its way in."""
+        with np.errstate(all="ignore"):
+            return float(self.forward_std[-1] / self.forward_std[0])
+
+    @property
+    def grad_ratio(self) -> float:
+        """Gradient std at layer 1 / at the last layer: below 1 the gradient shrank on its way back."""
+        with np.errstate(all="ignore"):
+            return float(self.grad_std[0] / self.grad_std[-1])
 
 
 def _is_int(x: object) -> bool:
@@ -145,19 +167,22 @@ def _unit_net(depth: int, width: int, activation: str, init: str, param: float |
     return net[: depth * per]
 
 
-def _forward(net: nn.Sequential, x: torch.Tensor, scale: float) -> list[torch.Tensor]:
-    """Run the net, returning each activation's output (the tensors we differentiate).
+def _forward(net: nn.Sequential, x: torch.Tensor,
+             scale: float) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Run the net, returning each activation's output and each Linear's output (scaled, before
+    BatchNorm): the tensors we differentiate, the latter for the weight gradients.
 
     Stops after the first layer that holds inf/NaN: past it every value is inf/NaN too, and
     so is the loss (computing them is slow on CPUs). BatchNorm runs on batch statistics
     without touching its running averages."""
-    outputs = []
+    outputs, linear_outputs = [], []
     h = x
     for module in net:
         if isinstance(module, nn.Linear):
             h = nn.functional.linear(h, module.weight, module.bias)
             if scale != 1.0:
                 h = h * scale  # "fixed": its bias is 0
+            linear_outputs.append(h)
         elif isinstance(module, nn.BatchNorm1d):
             h = nn.functional.batch_norm(h, None, None, module.weight, module.bias, True, 0.0,
                                          module.eps)
@@ -166,7 +191,7 @@ def _forward(net: nn.Sequential, x: torch.Tensor, scale: float) -> list[torch.Te
             outputs.append(h)
             if not math.isfinite(float(h.detach().abs().amax())):  # amax propagates NaN
                 break
-    return outputs
+    return outputs, linear_outputs
 
 
 class _LayerStats:
@@ -213,19 +238,31 @@ class _LayerStats:
         return np.bincount(idx, minlength=self.bins)
 
 
-def _fraction(arrays: list[np.ndarray], activation: str) -> np.ndarray | None:
-    """Saturated (tanh |h| > 0.99, sigmoid outside [0.01, 0.99]) or dead (h == 0) fraction."""
+def _saturated(arrays: list[np.ndarray], activation: str) -> np.ndarray | None:
+    """Saturated fraction per layer: tanh |h| > 0.99, sigmoid outside [0.01, 0.99]; else None."""
     if activation == "tanh":
         t = SATURATION["tanh"]
         counts = [np.count_nonzero(a > t) + np.count_nonzero(a < -t) for a in arrays]
     elif activation == "sigmoid":
         p = SATURATION["sigmoid"]
         counts = [np.count_nonzero(a < p) + np.count_nonzero(a > 1 - p) for a in arrays]
-    elif activation in _RECTIFIED:
-        counts = [np.count_nonzero(a == 0) for a in arrays]
     else:
         return None
     return np.array(counts, dtype=float) / arrays[0].size
+
+
+def _zeros(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per layer: the zero fraction (share of the (batch, width) values exactly 0) and the
+    dead units (share of the columns that are 0 for every input of the batch).
+
+    They answer different questions: ReLU zeroes about half the values of a healthy layer,
+    while a dead unit passes no signal forward and gets no gradient back, for this batch."""
+    zero_fraction, dead_units = [], []
+    for a in arrays:
+        zero = a == 0
+        zero_fraction.append(np.count_nonzero(zero) / zero.size)
+        dead_units.append(np.count_nonzero(zero.all(axis=0)) / zero.shape[1])
+    return np.array(zero_fraction), np.array(dead_units)
 
 
 def _first(mask: np.ndarray, reverse: bool = False) -> int | None:
@@ -259,6 +296,7 @@ def propagate(
     batchnorm: bool = False,
     seed: int = 0,
     keep_values: bool = False,
+    weight_grads: bool = False,
     bins: int = 50,
     hist_range: tuple[float, float] | None = None,
     grad_range: tuple[float, float] | None = None,
@@ -273,10 +311,13 @@ def propagate(
     slope). The input is a fixed N(0, 1) batch (batch, width) from numpy's default_rng(seed).
     The loss is LOSS = sum(h_L * P) with P ~ N(0, 1), so the output-side gradient has std 1
     and never vanishes trivially; grad_std[l] is the std of dLoss/dh_l, the gradient w.r.t.
-    layer l's activations (weights get no gradients: only the signal is measured).
+    layer l's activations. weight_grads=True also records weight_grad_std[l], the std of
+    dLoss/dW_l = (dLoss/dz_l)^T h_(l-1) for layer l's Linear output z_l (one more matmul
+    per layer; the weights themselves are never updated).
     Histogram bins: tanh [-1, 1], sigmoid [0, 1], others +-3 rms of layer 1 ([0, 3 rms] for
     relu); gradients +-3 grad std of layer depth; hist_range / grad_range override them.
-    Saturated: tanh |h| > 0.99, sigmoid h outside [0.01, 0.99]; dead: h == 0 (relu, leaky).
+    Saturated: tanh |h| > 0.99, sigmoid h outside [0.01, 0.99]. relu, leaky_relu: the zero
+    fraction (values h == 0) and the dead units (units with h == 0 for every input).
     Never raises on overflow or underflow: see Propagation. ValueError on bad arguments.
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
@@ -287,18 +328,26 @@ def propagate(
     rng = np.random.default_rng(seed)
     x = torch.from_numpy(rng.standard_normal((batch, width), dtype=np.float32))
     projection = torch.from_numpy(rng.standard_normal((batch, width), dtype=np.float32))
-    hs = _forward(net, x.requires_grad_(True), float(std) if init == "fixed" else 1.0)
+    hs, zs = _forward(net, x.requires_grad_(True), float(std) if init == "fixed" else 1.0)
     values = [h.detach().numpy() for h in hs]
     nan = np.full((batch, width), np.nan, dtype=np.float32)
+    wstd = np.full(depth, np.nan) if weight_grads else None
     if len(hs) == depth and np.isfinite(values[-1]).all():
-        gvalues = [g.numpy() for g in torch.autograd.grad((hs[-1] * projection).sum(), hs)]
+        targets = hs + zs if weight_grads else hs
+        grads = torch.autograd.grad((hs[-1] * projection).sum(), targets)
+        gvalues = [g.numpy() for g in grads[:depth]]
+        if weight_grads:
+            inputs = [x.detach()] + [h.detach() for h in hs[:-1]]
+            wstd = np.array([float((gz.T @ h).double().std()) for gz, h in
+                             zip(grads[depth:], inputs, strict=True)])
     else:  # the loss is inf/NaN: no gradient means anything
         values += [nan] * (depth - len(values))
         gvalues = [nan] * depth
     settings = dict(depth=depth, width=width, activation=activation, init=init, std=std,
                     param=param, batch=batch, batchnorm=bool(batchnorm), seed=seed)
     with np.errstate(all="ignore"):  # inf/NaN are results here, not warnings
-        return _record(settings, values, gvalues, bins, hist_range, grad_range, keep_values)
+        rec = _record(settings, values, gvalues, bins, hist_range, grad_range, keep_values)
+    return rec if wstd is None else dataclasses.replace(rec, weight_grad_std=wstd)
 
 
 def _default_range(activation: str, rms1: float) -> tuple[float, float]:
@@ -323,16 +372,18 @@ def _record(settings: dict, values: list[np.ndarray], gvalues: list[np.ndarray],
     fwd, bwd = _LayerStats(values, lo, hi, bins), _LayerStats(gvalues, glo, ghi, bins)
     overflow = _first(~np.isfinite(fwd.absmax))
     g_overflow = _first(~np.isfinite(bwd.absmax), reverse=True)
-    frac = _fraction(values, settings["activation"])
-    frac = None if frac is None else _after(frac, overflow)
-    rectified = settings["activation"] in _RECTIFIED
+    saturated = _saturated(values, settings["activation"])
+    zero_fraction = dead_units = None
+    if settings["activation"] in _RECTIFIED:
+        zero_fraction, dead_units = (_after(f, overflow) for f in _zeros(values))
     return Propagation(
         **settings,
         forward_std=_after(fwd.std, overflow), forward_mean=_after(fwd.mean, overflow),
         grad_std=_after(bwd.std, g_overflow, reverse=True),
         hist=fwd.hist, edges=np.linspace(lo, hi, bins + 1),
         grad_hist=bwd.hist, grad_edges=np.linspace(glo, ghi, bins + 1),
-        saturated=None if rectified else frac, dead=frac if rectified else None,
+        saturated=None if saturated is None else _after(saturated, overflow),
+        zero_fraction=zero_fraction, dead_units=dead_units,
         overflow_layer=overflow, underflow_layer=_first(fwd.absmax == 0),
         grad_overflow_layer=g_overflow, grad_underflow_layer=_first(bwd.absmax == 0, reverse=True),
         values=[v.copy() for v in values] if keep_values else None,
@@ -347,7 +398,8 @@ def _trend(ratio: float) -> str:
 def diagnose(rec: Propagation) -> str:
     """One line naming the regime: where the signal overflows to inf/NaN or underflows to 0,
     else whether the forward std and the gradient vanish, explode or hold from end to end
-    (a factor beyond 10x is vanishing/exploding), and the worst saturated/dead fraction.
+    (a factor beyond 10x is vanishing/exploding), and the worst saturated fraction (tanh,
+    sigmoid) or zero fraction and dead units (ReLU) of any layer.
 
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
@@ -357,7 +409,7 @@ def diagnose(rec: Propagation) -> str:
     elif rec.underflow_layer is not None:
         parts.append(f"forward signal underflows to exactly 0 at layer {rec.underflow_layer}")
     elif rec.depth > 1:
-        ratio = rec.forward_std[-1] / rec.forward_std[0]
+        ratio = rec.forward_ratio
         parts.append(f"std at layer {rec.depth} is {ratio:.2g}x layer 1: {_trend(ratio)}")
     else:
         parts.append(f"std at layer 1 is {rec.forward_std[0]:.2g}")
@@ -368,18 +420,25 @@ def diagnose(rec: Propagation) -> str:
     elif rec.grad_underflow_layer is not None:
         parts.append(f"gradient is exactly 0 from layer {rec.grad_underflow_layer} down")
     elif rec.depth > 1:
-        ratio = rec.grad_std[0] / rec.grad_std[-1]
+        ratio = rec.grad_ratio
         parts.append(f"gradient at layer 1 is {ratio:.2g}x layer {rec.depth}: {_trend(ratio)}")
-    frac = rec.saturated if rec.saturated is not None else rec.dead
-    if frac is not None and np.isfinite(frac).any():
-        kind = "saturated" if rec.saturated is not None else "dead"
-        parts.append(f"up to {np.nanmax(frac):.0%} {kind}")
+    if rec.saturated is not None and np.isfinite(rec.saturated).any():
+        parts.append(f"up to {_percent(np.nanmax(rec.saturated))} saturated")
+    if rec.zero_fraction is not None and np.isfinite(rec.zero_fraction).any():
+        parts.append(f"up to {_percent(np.nanmax(rec.zero_fraction))} of values exactly 0, "
+                     f"{_percent(np.nanmax(rec.dead_units))} of units dead")
     return "; ".join(parts)
+
+
+def _percent(share: float) -> str:
+    """A share as a whole percentage that never rounds a nonzero share to "0%"."""
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
 def headline(rec: Propagation) -> str:
     """The finding in a few words, for a figure title: where it blows up, else how the forward
-    std and the gradient change from end to end, and any majority saturation.
+    std and the gradient change from end to end, any majority saturation, and dead units
+    beyond 10% of a layer.
 
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
@@ -388,15 +447,17 @@ def headline(rec: Propagation) -> str:
     if rec.underflow_layer is not None:
         return f"signal underflows to exactly 0 at layer {rec.underflow_layer}"
     words = {"vanishing": "vanishes", "exploding": "explodes", "holds": "holds"}
-    ratio = rec.forward_std[-1] / rec.forward_std[0]
+    ratio = rec.forward_ratio
     parts = [f"std {words[_trend(ratio)]} (x{ratio:.2g} by layer {rec.depth})"]
     if rec.saturated is not None and np.nanmax(rec.saturated) > 0.5:
         parts.append(f"{np.nanmax(rec.saturated):.0%} saturated")
+    if rec.dead_units is not None and np.nanmax(rec.dead_units) > 0.1:
+        parts.append(f"{np.nanmax(rec.dead_units):.0%} of units dead")
     if rec.grad_overflow_layer is not None:
         parts.append(f"gradient overflows at layer {rec.grad_overflow_layer}")
     elif rec.grad_underflow_layer is not None:
         parts.append(f"gradient is 0 from layer {rec.grad_underflow_layer} down")
     else:
-        g = rec.grad_std[0] / rec.grad_std[-1]
+        g = rec.grad_ratio
         parts.append(f"gradient {words[_trend(g)]} (x{g:.2g} at layer 1)")
     return ", ".join(parts)

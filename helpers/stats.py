@@ -18,6 +18,8 @@ __all__ = [
     "truncated_normal_std_factor",
     "monte_carlo_variance",
     "monte_carlo_error",
+    "variance_relative_se",
+    "std_relative_se",
     "sample_same_std",
     "sum_of_products_std",
     "sample_weighted_sums",
@@ -75,9 +77,10 @@ def uniform_bound(std: float) -> float:
 def truncated_normal_std_factor(k: float = 2.0) -> float:
     """std of N(0, 1) truncated to [-k, k], i.e. how much truncation shrinks the std.
 
-    sqrt(1 - 2 k phi(k) / (2 Phi(k) - 1)), about 0.8796 at k = 2. Keras' truncated
-    initialisers divide by this factor; torch.nn.init.trunc_normal_ does not.
-    Introduced in notebooks/01_uniform_variance.ipynb.
+    sqrt(1 - 2 k phi(k) / (2 Phi(k) - 1)), about 0.8796 at k = 2. Keras' VarianceScaling
+    initialisers with distribution="truncated_normal" (LecunNormal, GlorotNormal, HeNormal)
+    divide their std by this factor; Keras' TruncatedNormal and torch.nn.init.trunc_normal_
+    do not. Introduced in notebooks/01_uniform_variance.ipynb.
     """
     if not math.isfinite(k) or k <= 0:
         raise ValueError(f"k (the truncation point in stds) must be > 0, got {k}")
@@ -177,8 +180,8 @@ def monte_carlo_error(
     """Root-mean-square relative error of the sample variance of U(a, b), per sample size.
 
     For each n in `sizes`, `repeats` independent samples of size n are drawn; the
-    error of their variance against (b - a)^2 / 12 shrinks like 1/sqrt(n) (exactly
-    sqrt(0.8 / n) for a uniform, whose excess kurtosis is -1.2).
+    error of their variance against (b - a)^2 / 12 shrinks like 1/sqrt(n): its expected
+    value is variance_relative_se(n), about sqrt(0.8 / n) for large n.
     Introduced in notebooks/01_uniform_variance.ipynb.
     """
     truth = uniform_variance(a, b)
@@ -190,6 +193,41 @@ def monte_carlo_error(
         for n in sizes
     ]
     return np.array(errors)
+
+
+def variance_relative_se(n: int, kurtosis: float = 1.8) -> float:
+    """Exact relative standard error of the sample variance (ddof=1) of n independent draws.
+
+    sqrt(2 / (n - 1) + (kurtosis - 3) / n), from Var(s^2) = sigma^4 (2 / (n - 1) + (kurtosis - 3) / n).
+    The default kurtosis 1.8 is the uniform's: sqrt(2 / (n - 1) - 1.2 / n), about sqrt(0.8 / n)
+    for large n; a normal (kurtosis 3) gives sqrt(2 / (n - 1)).
+    Introduced in notebooks/01_uniform_variance.ipynb.
+    """
+    if n < 2:
+        raise ValueError(f"n (sample size) must be >= 2, got {n}")
+    if not (math.isfinite(kurtosis) and kurtosis >= 1):
+        raise ValueError(f"kurtosis must be a finite number >= 1, got {kurtosis}")
+    return math.sqrt(max(2 / (n - 1) + (kurtosis - 3) / n, 0.0))
+
+
+def std_relative_se(samples: np.ndarray) -> float:
+    """Estimated relative standard error of the sample std of `samples`: sqrt((kurtosis - 1) / n) / 2.
+
+    The std's error is half the variance's (variance_relative_se, large n), with the kurtosis
+    estimated from the samples themselves, so heavy-tailed sums get a wider tolerance.
+    A check "measured std within 5 standard errors of the formula" then fails for fewer
+    than 1 sample in a million when the formula is right. Introduced in
+    notebooks/02_sums_of_products.ipynb.
+    """
+    x = np.asarray(samples, dtype=float).ravel()
+    if x.size < 10 or not np.isfinite(x).all():
+        raise ValueError(f"need at least 10 finite samples, got {x.size}")
+    d = x - x.mean()
+    m2 = float(np.mean(d**2))
+    if m2 == 0:
+        raise ValueError("samples are all equal: their std has no relative error")
+    kurtosis = float(np.mean(d**4)) / m2**2
+    return 0.5 * math.sqrt(max(kurtosis - 1, 0.0) / x.size)
 
 
 def sample_same_std(std: float, n: int, seed: int = 0) -> dict[str, np.ndarray]:

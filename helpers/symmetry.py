@@ -9,14 +9,25 @@ notebooks/03_constant_and_random_init.ipynb.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from helpers import nets, stats, train
 
-__all__ = ["STARTS", "unit_spread", "distinct_units", "constant_", "SymmetryRun", "symmetry_run"]
+__all__ = [
+    "STARTS",
+    "CLONE_RTOL",
+    "unit_spread",
+    "relative_spread",
+    "unit_groups",
+    "distinct_units",
+    "constant_",
+    "nudge_",
+    "SymmetryRun",
+    "symmetry_run",
+]
 
 STARTS: tuple[str, ...] = ("constant", "normal", "uniform", "uniform_0_1")
 """How symmetry_run initialises the weights: constant c, N(0, std^2), U(-a, a) with std,
@@ -32,17 +43,64 @@ def unit_spread(weight: torch.Tensor) -> float:
     if weight.dim() != 2:
         raise ValueError(f"weight must be 2-D (units x inputs), got shape {tuple(weight.shape)}")
     w = weight.detach()
-    return float(torch.cdist(w, w, p=math.inf).max()) if w.shape[0] > 1 else 0.0
+    # the pair farthest apart in column k is that column's max and min
+    return float((w.amax(dim=0) - w.amin(dim=0)).max()) if w.shape[0] > 1 and w.shape[1] else 0.0
 
 
-def distinct_units(weight: torch.Tensor) -> int:
-    """How many different rows (hidden units) a weight matrix has, compared exactly.
+CLONE_RTOL = 1e-5
+"""Two hidden units count as clones when their weight rows differ by at most this fraction of the
+layer's largest |weight|. float32 rounds at a relative 6e-8, so a difference born of rounding
+counts as a clone until training has amplified it more than a hundredfold."""
 
-    Introduced in notebooks/03_constant_and_random_init.ipynb.
+
+def relative_spread(weight: torch.Tensor) -> float:
+    """unit_spread(weight) divided by the largest |weight| (0 for an all-zero matrix).
+
+    A scale-free "how different are the units": about 1e-7 is float32 rounding, O(1) is a
+    random init. Introduced in notebooks/03_constant_and_random_init.ipynb.
+    """
+    scale = float(weight.detach().abs().max()) if weight.numel() else 0.0
+    return unit_spread(weight) / scale if scale > 0 else 0.0
+
+
+def unit_groups(weight: torch.Tensor, rtol: float = 0.0) -> list[int]:
+    """Sizes of the groups of clone units, largest first (rows = units).
+
+    A unit joins the first group whose first member's row is within rtol * max|W| of its own
+    (max-abs difference); rtol=0 compares exactly. 32 clones give [32]; a split into 31 and 1
+    gives [31, 1]; a random init gives 32 ones. Introduced in
+    notebooks/03_constant_and_random_init.ipynb.
     """
     if weight.dim() != 2:
         raise ValueError(f"weight must be 2-D (units x inputs), got shape {tuple(weight.shape)}")
-    return int(torch.unique(weight.detach(), dim=0).shape[0])
+    if not (math.isfinite(rtol) and rtol >= 0):
+        raise ValueError(f"rtol must be a finite number >= 0, got {rtol}")
+    w = weight.detach()
+    tol = rtol * float(w.abs().max()) if w.numel() else 0.0
+    leaders: list[torch.Tensor] = []
+    sizes: list[int] = []
+    for row in w:
+        for i, leader in enumerate(leaders):
+            if float((row - leader).abs().max()) <= tol:
+                sizes[i] += 1
+                break
+        else:
+            leaders.append(row)
+            sizes.append(1)
+    return sorted(sizes, reverse=True)
+
+
+def distinct_units(weight: torch.Tensor, rtol: float = 0.0) -> int:
+    """How many different rows (hidden units) a weight matrix has: len(unit_groups(weight, rtol)).
+
+    rtol=0 (the default) compares exactly. Introduced in
+    notebooks/03_constant_and_random_init.ipynb.
+    """
+    if weight.dim() != 2:
+        raise ValueError(f"weight must be 2-D (units x inputs), got shape {tuple(weight.shape)}")
+    if rtol == 0:
+        return int(torch.unique(weight.detach(), dim=0).shape[0])
+    return len(unit_groups(weight, rtol))
 
 
 def constant_(model: nn.Module, value: float) -> nn.Module:
@@ -61,6 +119,26 @@ def constant_(model: nn.Module, value: float) -> nn.Module:
     return model
 
 
+def nudge_(model: nn.Module, ulps: int = 1) -> nn.Module:
+    """Move the first hidden unit's first weight by `ulps` steps of its float format (in place).
+
+    The smallest difference the arithmetic can make between two clone units: what a
+    rounding error would leave. Introduced in notebooks/03_constant_and_random_init.ipynb.
+    """
+    if not isinstance(ulps, int) or ulps < 1:
+        raise ValueError(f"ulps must be an integer >= 1, got {ulps!r}")
+    first = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
+    if first is None:
+        raise ValueError("model has no nn.Linear layer to nudge")
+    with torch.no_grad():
+        w = first.weight
+        value = w[0, 0].clone()
+        for _ in range(ulps):
+            value = torch.nextafter(value, torch.tensor(math.inf, dtype=w.dtype))
+        w[0, 0] = value
+    return model
+
+
 @dataclass
 class SymmetryRun:
     """One training run: the hidden layer's spread and distinct units before and after.
@@ -68,6 +146,9 @@ class SymmetryRun:
     hidden_weight is a copy of the hidden layer's weight after training. preact_std
     and saturated (fraction of tanh/sigmoid pre-activations in the flat
     region, NaN for other activations) describe the hidden layer at initialisation.
+    spread_history[t] is relative_spread of the hidden weight before step t's update, plus
+    one entry after the last step; groups is unit_groups(hidden_weight, CLONE_RTOL).
+    distinct_after counts rows exactly; len(groups) counts them up to CLONE_RTOL.
     """
 
     start: str
@@ -80,6 +161,18 @@ class SymmetryRun:
     saturated: float
     history: train.History
     hidden_weight: torch.Tensor
+    spread_history: list[float] = field(default_factory=list)
+    groups: list[int] = field(default_factory=list)
+
+    @property
+    def relative_spread_after(self) -> float:
+        """relative_spread of the hidden weight after training."""
+        return self.spread_history[-1] if self.spread_history else relative_spread(self.hidden_weight)
+
+    @property
+    def first_split(self) -> int | None:
+        """First entry of spread_history above 0 (the step a difference appeared), or None."""
+        return next((t for t, s in enumerate(self.spread_history) if s > 0), None)
 
     @property
     def recent_loss(self) -> float:
@@ -99,19 +192,26 @@ def symmetry_run(
     lr: float = 0.05,
     momentum: float = 0.0,
     batch_size: int = 1,
+    dtype: torch.dtype = torch.float32,
+    nudge_ulps: int = 0,
     seed: int = 0,
 ) -> SymmetryRun:
     """Train a one-hidden-layer MLP from `start` (see STARTS) and measure its hidden units.
 
     value is the constant c for "constant" and the std for "normal" / "uniform";
-    biases start at 0. batch_size=1 makes every weight gradient an outer product,
-    computed without a sum, so the arithmetic is exactly as symmetric as the maths.
+    biases start at 0. dtype is the float format of weights and data (float64 keeps
+    rounding a billion times below float32's). nudge_ulps > 0 moves one hidden weight by
+    that many ulps after the init (nudge_), a rounding error made on purpose. Clones stay
+    clones in exact arithmetic; in floats, sums such as z = Wx are rounded, and a kernel
+    may round some units differently from others (see notebook 03, section 4).
     Introduced in notebooks/03_constant_and_random_init.ipynb.
     """
     if start not in STARTS:
         raise ValueError(f"start must be one of {STARTS}, got {start!r}")
     if start in ("normal", "uniform") and not (math.isfinite(value) and value > 0):
         raise ValueError(f"start {start!r} needs value = std > 0, got {value}")
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be one of (torch.float32, torch.float64), got {dtype}")
     widths = [data.n_features, width, data.n_classes]
     dist = "uniform" if start == "uniform" else "normal"
     std = value if start in ("normal", "uniform") else 1.0
@@ -122,6 +222,11 @@ def symmetry_run(
         gen = torch.Generator().manual_seed(seed)
         for layer in (model[0], model[2]):
             nn.init.uniform_(layer.weight, generator=gen)
+    model.to(dtype)
+    if nudge_ulps:
+        nudge_(model, nudge_ulps)
+    if dtype != data.x_train.dtype:
+        data = train.Dataset(data.x_train.to(dtype), data.y_train, data.x_test.to(dtype), data.y_test)
     hidden = model[0]
     before = unit_spread(hidden.weight)
     with torch.no_grad():
@@ -130,9 +235,13 @@ def symmetry_run(
         stats.saturated_fraction(preact.numpy(), activation)
         if activation in stats.SATURATION else math.nan
     )
+    spreads: list[float] = []
     history = train.train(
-        model, data, steps=steps, lr=lr, momentum=momentum, batch_size=batch_size, seed=seed
+        model, data, steps=steps, lr=lr, momentum=momentum, batch_size=batch_size, seed=seed,
+        on_step=lambda m: spreads.append(relative_spread(m[0].weight)),
     )
+    spreads.append(relative_spread(hidden.weight))
     return SymmetryRun(start, value, width, before, unit_spread(hidden.weight),
                        distinct_units(hidden.weight), float(preact.std()), saturated, history,
-                       hidden.weight.detach().clone())
+                       hidden.weight.detach().clone(), spreads,
+                       unit_groups(hidden.weight, CLONE_RTOL))

@@ -14,17 +14,24 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from helpers.progress import progress as progress_bar
+
 __all__ = [
     "Dataset",
     "History",
     "make_blobs",
     "accuracy",
     "train",
+    "train_side_by_side",
     "single_thread",
     "make_clusters",
     "SEED004_INITS",
     "seed004_net",
-    "compare_seed004",
+    "train_stacked",
+    "PairedCurves",
+    "seed004_curves",
+    "PairedDifference",
+    "paired_difference",
     "SWEEP_SCHEMES",
     "build_classifier",
     "tail_loss",
@@ -124,23 +131,23 @@ def train(
     Minibatches are drawn with their own generator from `seed`, so two calls with
     the same model init and seed give the same History. A non-finite loss is
     recorded and training stops there (a blow-up is a result, not a crash).
-    progress=True shows a tqdm bar. on_step(model), if given, runs after each backward pass,
-    before the update (where notebooks/09_init_in_training.ipynb reads the gradients).
+    progress=True shows a progress bar (helpers.progress). on_step(model), if given, runs
+    after each backward pass, before the update (where notebooks/09_init_in_training.ipynb
+    reads the gradients).
     Introduced in notebooks/03_constant_and_random_init.ipynb.
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {steps}, {batch_size}")
     if not lr > 0 or not 0 <= momentum < 1:
         raise ValueError(f"need lr > 0 and 0 <= momentum < 1, got lr={lr}, momentum={momentum}")
-    from tqdm.auto import trange
-
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     loss_fn = nn.CrossEntropyLoss()
     history = History()
     n = data.x_train.shape[0]
     model.train()
-    for _ in trange(steps, disable=not progress, leave=False):
+    for _ in progress_bar(range(steps), total=steps, desc="training", unit="steps",
+                          enabled=progress):
         idx = torch.randint(0, n, (min(batch_size, n),), generator=gen)
         loss = loss_fn(model(data.x_train[idx]), data.y_train[idx])
         history.loss.append(loss.item())
@@ -154,6 +161,86 @@ def train(
     history.train_accuracy = accuracy(model, data.x_train, data.y_train)
     history.test_accuracy = accuracy(model, data.x_test, data.y_test)
     return history
+
+
+def train_side_by_side(
+    models: list[nn.Sequential],
+    data: Dataset,
+    seeds: list[int],
+    *,
+    steps: int = 300,
+    lr: float = 0.1,
+    momentum: float = 0.0,
+    batch_size: int = 128,
+) -> list[History]:
+    """train() for several Linear/ReLU MLPs of one shape at once: one History per model.
+
+    Run i is train(models[i], data, seed=seeds[i], steps=..., lr=..., momentum=...,
+    batch_size=...): the same SGD (+momentum) on cross-entropy and the same minibatches,
+    computed as one batched pass (a leading run axis, torch.baddbmm). The runs stay
+    independent: the summed loss gives each run its own gradient and SGD acts elementwise,
+    so only float rounding differs from train() (tests/test_he_figure.py compares). A run
+    whose loss turns non-finite stops there, as in train(): its loss list ends with that
+    value and its accuracies are measured at that point. The models are left untouched.
+    Six 30-layer nets of width 64 train in about the time two take one by one, which lets
+    notebook 06 follow three seeds per init. Introduced in notebooks/06_he_kaiming.ipynb.
+    """
+    if not models or len(seeds) != len(models):
+        raise ValueError(f"need one seed per model, got {len(models)} models, {len(seeds)} seeds")
+    if steps < 1 or batch_size < 1:
+        raise ValueError(f"steps and batch_size must be >= 1, got {steps}, {batch_size}")
+    if not lr > 0 or not 0 <= momentum < 1:
+        raise ValueError(f"need lr > 0 and 0 <= momentum < 1, got lr={lr}, momentum={momentum}")
+    kinds = {tuple(type(m).__name__ for m in model) for model in models}
+    shapes = {tuple(tuple(m.weight.shape) for m in model if isinstance(m, nn.Linear)) for model in models}
+    if len(kinds) != 1 or len(shapes) != 1 or not set(next(iter(kinds))) <= {"Linear", "ReLU"}:
+        raise ValueError("train_side_by_side needs models of one shape built from nn.Linear and "
+                         "nn.ReLU only")
+    layers = [[m for m in model if isinstance(m, nn.Linear)] for model in models]
+    weights = [torch.stack([run[j].weight.detach().t() for run in layers]).contiguous().requires_grad_()
+               for j in range(len(layers[0]))]  # [run, in, out]
+    biases = [torch.stack([run[j].bias.detach() for run in layers]).unsqueeze(1).requires_grad_()
+              for j in range(len(layers[0]))]  # [run, 1, out]
+
+    def forward(x: torch.Tensor) -> torch.Tensor:  # x: [run, batch, features] -> logits
+        for j, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            x = torch.baddbmm(b, x, w)
+            x = x.relu() if j < len(weights) - 1 else x
+        return x
+
+    def accuracies(x: torch.Tensor, y: torch.Tensor) -> list[float]:
+        with torch.no_grad():
+            return (forward(x.expand(len(models), *x.shape)).argmax(2) == y).float().mean(1).tolist()
+
+    histories = [History() for _ in models]
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    opt = torch.optim.SGD(weights + biases, lr=lr, momentum=momentum)
+    n = data.x_train.shape[0]
+    running = list(range(len(models)))
+    for _ in range(steps):
+        idx = torch.stack([torch.randint(0, n, (min(batch_size, n),), generator=g) for g in gens])
+        logits = forward(data.x_train[idx])
+        per_run = nn.functional.cross_entropy(logits.flatten(0, 1), data.y_train[idx].flatten(),
+                                              reduction="none").view(len(models), -1).mean(1)
+        values = per_run.tolist()
+        for i in running:
+            histories[i].loss.append(values[i])
+        stopped = [i for i in running if not math.isfinite(values[i])]
+        if stopped:  # measured now, as train() measures a run that stops
+            train_acc, test_acc = (accuracies(data.x_train, data.y_train),
+                                   accuracies(data.x_test, data.y_test))
+            for i in stopped:
+                histories[i].train_accuracy, histories[i].test_accuracy = train_acc[i], test_acc[i]
+            running = [i for i in running if i not in stopped]
+            if not running:
+                return histories
+        opt.zero_grad()
+        per_run[running].sum().backward()
+        opt.step()
+    train_acc, test_acc = accuracies(data.x_train, data.y_train), accuracies(data.x_test, data.y_test)
+    for i in running:
+        histories[i].train_accuracy, histories[i].test_accuracy = train_acc[i], test_acc[i]
+    return histories
 
 
 # --- 09: init in training: seed 004's comparison, depth x init sweep, update:data ratios ------
@@ -219,32 +306,149 @@ def seed004_net(weight_init: str, seed: int = 0) -> nn.Sequential:
     return model
 
 
-def compare_seed004(
+def train_stacked(
+    models: list[nn.Sequential],
+    data: Dataset,
+    seeds: list[int],
+    *,
+    checkpoints: tuple[int, ...],
+    lr: float = 0.05,
+    momentum: float = 0.9,
+    batch_size: int = 128,
+) -> torch.Tensor:
+    """Train many small Linear/ReLU MLPs at once; test accuracy of each at each checkpoint.
+
+    Run i is train(models[i], data, seed=seeds[i], ...) done in one batched pass: the
+    same SGD (+momentum) on cross-entropy, the same minibatches (drawn from seeds[i]
+    exactly as train() draws them), so two runs with one seed pair up. Summing the runs'
+    mean losses gives each run its own gradient, and SGD acts elementwise, so the runs stay
+    independent; only float rounding differs from train() (tests/test_train.py compares).
+    Forty 10-20-2 nets train about as fast as one: what lets notebook 09 follow 20 seeds
+    for a thousand steps. Returns [run, checkpoint]; checkpoint k is after k updates (0:
+    at init). The models are left untouched. Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    if not models or len(seeds) != len(models):
+        raise ValueError(f"need one seed per model, got {len(models)} models, {len(seeds)} seeds")
+    if not checkpoints or min(checkpoints) < 0 or list(checkpoints) != sorted(set(checkpoints)):
+        raise ValueError(f"checkpoints must be increasing step counts >= 0, got {checkpoints}")
+    if not lr > 0 or not 0 <= momentum < 1 or batch_size < 1:
+        raise ValueError(f"need lr > 0, 0 <= momentum < 1, batch_size >= 1; got {lr}, {momentum}, "
+                         f"{batch_size}")
+    kinds = {tuple(type(m).__name__ for m in model) for model in models}
+    shapes = {tuple(tuple(m.weight.shape) for m in model if isinstance(m, nn.Linear)) for model in models}
+    if len(kinds) != 1 or len(shapes) != 1 or not set(next(iter(kinds))) <= {"Linear", "ReLU"}:
+        raise ValueError("train_stacked needs models of one shape built from nn.Linear and nn.ReLU only")
+    layers = [i for i, m in enumerate(models[0]) if isinstance(m, nn.Linear)]
+    params = [torch.stack([model[i].weight.detach() for model in models]).requires_grad_()
+              for i in layers] + [torch.stack([model[i].bias.detach() for model in models])
+                                  .requires_grad_() for i in layers]
+    weights, biases = params[:len(layers)], params[len(layers):]
+
+    def forward(x: torch.Tensor) -> torch.Tensor:  # x: [run, batch, features]
+        for j, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            x = torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+            x = x.relu() if j < len(weights) - 1 else x
+        return x
+
+    def test_accuracy() -> torch.Tensor:
+        with torch.no_grad():
+            x = data.x_test.expand(len(models), *data.x_test.shape)
+            return (forward(x).argmax(2) == data.y_test).double().mean(1)
+
+    distinct = sorted(set(seeds))
+    gens = {s: torch.Generator().manual_seed(s) for s in distinct}
+    row = torch.tensor([distinct.index(s) for s in seeds])
+    n, b = data.x_train.shape[0], min(batch_size, data.x_train.shape[0])
+    opt = torch.optim.SGD(params, lr=lr, momentum=momentum)
+    result = torch.empty(len(models), len(checkpoints), dtype=torch.float64)
+    with single_thread():
+        for step in range(checkpoints[-1] + 1):
+            if step in checkpoints:
+                result[:, checkpoints.index(step)] = test_accuracy()
+            if step == checkpoints[-1]:
+                break
+            idx = torch.stack([torch.randint(0, n, (b,), generator=gens[s]) for s in distinct])[row]
+            logits = forward(data.x_train[idx])
+            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                               data.y_train[idx].reshape(-1), reduction="sum") / b
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return result
+
+
+@dataclass(frozen=True)
+class PairedCurves:
+    """Test accuracy of paired runs over training: accuracy[init] is [seed, checkpoint]."""
+
+    steps: tuple[int, ...]
+    seeds: tuple[int, ...]
+    accuracy: dict[str, torch.Tensor]
+
+    def at(self, init: str, step: int) -> torch.Tensor:
+        """One init's accuracy at one checkpoint, one value per seed."""
+        return self.accuracy[init][:, self.steps.index(step)]
+
+
+def seed004_curves(
     data: Dataset,
     seeds: range | list[int],
     *,
-    steps: int = 200,
+    checkpoints: tuple[int, ...] = (0, 10, 20, 30, 60, 120, 240, 480, 960),
     lr: float = 0.05,
     momentum: float = 0.9,
-    progress: bool = False,
-) -> dict[str, list[float]]:
-    """Test accuracy of seed004_net under both inits, one run per seed (init and minibatches).
+) -> PairedCurves:
+    """Test accuracy of seed004_net under both inits, per seed, at each checkpoint.
 
-    The same seed gives both inits the same minibatch order, so runs pair up.
-    Introduced in notebooks/09_init_in_training.ipynb.
+    One seed fixes a run's biases and its minibatch order, shared by both inits, so
+    runs pair up: compare them with paired_difference. Introduced in
+    notebooks/09_init_in_training.ipynb.
     """
-    from tqdm.auto import tqdm
-
     if data.n_features != 10 or data.n_classes != 2:
         raise ValueError(f"seed 004's net needs 10 features and 2 classes, got "
                          f"{data.n_features} and {data.n_classes}")
-    runs = [(name, s) for s in seeds for name in SEED004_INITS]
-    result: dict[str, list[float]] = {name: [] for name in SEED004_INITS}
-    with single_thread():
-        for name, s in tqdm(runs, disable=not progress, desc="seed 004 runs"):
-            h = train(seed004_net(name, s), data, steps=steps, lr=lr, momentum=momentum, seed=s)
-            result[name].append(h.test_accuracy)
-    return result
+    seeds = list(seeds)
+    models = [seed004_net(name, s) for name in SEED004_INITS for s in seeds]
+    acc = train_stacked(models, data, seeds * len(SEED004_INITS), checkpoints=tuple(checkpoints),
+                        lr=lr, momentum=momentum)
+    per_init = dict(zip(SEED004_INITS, acc.split(len(seeds)), strict=True))
+    return PairedCurves(tuple(checkpoints), tuple(seeds), per_init)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Paired differences a - b over seeds: their mean, its standard error and the t statistic."""
+
+    mean: float
+    se: float
+    n: int
+    wins: int
+
+    @property
+    def t(self) -> float:
+        """mean / se, the paired t statistic (inf if every difference is the same nonzero value)."""
+        if self.se == 0:
+            return 0.0 if self.mean == 0 else math.copysign(math.inf, self.mean)
+        return self.mean / self.se
+
+    def interval(self, k: float = 2.0) -> tuple[float, float]:
+        """mean -+ k standard errors."""
+        return self.mean - k * self.se, self.mean + k * self.se
+
+
+def paired_difference(a: torch.Tensor, b: torch.Tensor) -> PairedDifference:
+    """Compare two methods run on the same seeds: d = a - b per seed, mean and standard error.
+
+    The seed moves both runs of a pair together (same data order, same biases), so the
+    differences vary far less than either method's results: the paired test is the right
+    one, and its standard error is sd(d) / sqrt(n). wins counts seeds where a > b.
+    Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    if a.shape != b.shape or a.ndim != 1 or a.numel() < 2:
+        raise ValueError(f"need two 1-d tensors of one length >= 2, got {tuple(a.shape)}, {tuple(b.shape)}")
+    d = (a - b).double()
+    return PairedDifference(float(d.mean()), float(d.std() / math.sqrt(d.numel())), d.numel(),
+                            int((d > 0).sum()))
 
 
 SWEEP_SCHEMES: tuple[str, ...] = (
@@ -329,11 +533,9 @@ def sweep_depth_init(
     """Train a ReLU MLP for every (scheme, depth, seed) and record its tail_loss.
 
     Every cell uses the same data, optimiser and step budget, so only init (and
-    BatchNorm) differ. One tqdm bar over all runs. Introduced in
+    BatchNorm) differ. One progress bar over all runs. Introduced in
     notebooks/09_init_in_training.ipynb.
     """
-    from tqdm.auto import tqdm
-
     bad = [s for s in schemes if s not in SWEEP_SCHEMES]
     if bad or not depths or not seeds or min(depths) < 1:
         raise ValueError(f"schemes must come from {SWEEP_SCHEMES} (got {bad}); depths >= 1 and "
@@ -342,7 +544,8 @@ def sweep_depth_init(
     cells = [(i, j, k) for j in range(len(depths)) for i in range(len(schemes))
              for k in range(len(seeds))]
     with single_thread():
-        for i, j, k in tqdm(cells, disable=not progress, desc="depth x init sweep"):
+        for i, j, k in progress_bar(cells, total=len(cells), desc="depth x init sweep",
+                                    enabled=progress):
             model = build_classifier(schemes[i], depths[j], width, data, seed=seeds[k])
             h = train(model, data, steps=steps, lr=lr, momentum=momentum, seed=seeds[k])
             loss[i, j, k] = tail_loss(h)

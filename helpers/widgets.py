@@ -23,13 +23,13 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from helpers import plots, probe, stats
+from helpers import plots, probe, residual, stats
 from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS
 from helpers.plots import COLORS, fig_to_png, new_figure, shade_saturation
 
 __all__ = ["Explorer", "monte_carlo_explorer", "preactivation_explorer", "propagation_explorer",
-           "criticality_explorer"]
+           "criticality_explorer", "residual_explorer", "isometry_explorer"]
 
 
 class Explorer(w.VBox):
@@ -310,9 +310,10 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
     Controls: init scheme (the std slider, log scale 1e-3..10, is for "fixed"), depth 1..50,
     activation, width, BatchNorm after each Linear; preset buttons for the classic cases.
     Per layer (helpers.probe.propagate, cached per setting): the activation distribution as a
-    heat map, forward and gradient std on a log axis, saturated/dead %, and a marked layer
-    where the signal overflows or underflows. The readout is probe.diagnose's one line; state
-    adds the probe's overflow/underflow layers and the "marked_layer" of the figure.
+    heat map, forward and gradient std on a log axis, saturated % (tanh, sigmoid) or zero
+    fraction and dead units % (ReLU), and a marked layer where the signal overflows or
+    underflows. The readout is probe.diagnose's one line; state adds the probe's
+    overflow/underflow layers and the "marked_layer" of the figure.
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
     _check_propagation_args(init, std, depth, activation, width, batch)
@@ -336,8 +337,8 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
 
     buttons = {name: w.Button(description=name, layout=w.Layout(width="auto"))
                for name in PROPAGATION_PRESETS}
-    dynamic = [art[k] for k in ("image", "fwd", "grad", "zeros", "nans", "frac", "note", "event",
-                                "title")] + art["lines"]
+    dynamic = [art[k] for k in ("image", "fwd", "grad", "zeros", "nans", "frac", "dead",
+                                "zero_legend", "note", "event", "title")] + art["lines"]
     explorer = Explorer(controls, fig, render, extras=list(buttons.values()), dynamic=dynamic)
     fig.set_layout_engine("none")  # laid out once at the first draw; redraws keep it (faster)
     explorer.presets = buttons
@@ -555,3 +556,179 @@ def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 
                 f"after {d} layers signal std x{10 ** fwd[-1]:.3g}, input gradient x{10 ** bwd[-1]:.3g}")
 
     return Explorer(controls, fig, render)
+
+
+# --- 10 attention and residual streams: the residual explorer -------------------------------
+
+RESIDUAL_MAX_DEPTH = 300
+"""Deep enough for He branches to overflow float32 (their std passes 3.4e38 near block 256)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_stream(depth: int, branch_init: str, layernorm: bool, width: int, batch: int,
+                   seed: int):
+    """One residual.stream_profile per setting: revisiting a setting costs only the drawing."""
+    return residual.stream_profile(depth, branch_init, layernorm, width=width, batch=batch,
+                                   seed=seed)
+
+
+def _residual_readout(st, name: str) -> tuple[str, dict]:
+    """The explorer's one line and its state, from a residual.Stream."""
+    head = f"{name}, depth {st.depth}:"
+    if st.overflow_block is not None:
+        return (f"{head} the stream overflows to inf at block {st.overflow_block} "
+                f"(float32 ends at 3.4e38); no gradient"), {"final_std": np.nan,
+                                                           "grad_ratio": np.nan}
+    final = st.forward_std[-1] / st.forward_std[0]
+    grad = st.grad_std[0] / st.grad_std[-1]
+    return (f"{head} stream std ×{final:.3g} over {st.depth} blocks (Var ×"
+            f"{st.var_growth_per_block():.3g} per block); gradient at the input ×{grad:.3g} "
+            f"the output's"), {"final_std": float(final), "grad_ratio": float(grad)}
+
+
+def residual_explorer(depth: int = 50, branch_init: str = "he", layernorm: bool = False, *,
+                      width: int = 64, batch: int = 64, seed: int = 0) -> Explorer:
+    """Depth, branch init (residual.BRANCH_INITS) and pre-LayerNorm on/off -> the residual
+    stream's std and its gradient's std per block (log axes), measured against the
+    prediction of variance addition (dashed).
+
+    Each setting is measured once (helpers.residual.stream_profile, cached) and redrawn by
+    blitting the lines over a cached frame. Where the stream overflows float32 the figure
+    marks the block and says so. state adds "overflow_block", "final_std" (std(x_L) /
+    std(x_0)) and "grad_ratio" (gradient std at the input / at the output).
+    Introduced in notebooks/10_attention_residual.ipynb.
+    """
+    if branch_init not in residual.BRANCH_INITS:
+        raise ValueError(f"branch_init must be one of {residual.BRANCH_INITS}, got {branch_init!r}")
+    if not (isinstance(depth, int) and 1 <= depth <= RESIDUAL_MAX_DEPTH):
+        raise ValueError(f"depth must be an integer in 1..{RESIDUAL_MAX_DEPTH}, got {depth!r}")
+    if not (isinstance(width, int) and width >= 2 and isinstance(batch, int) and batch >= 2):
+        raise ValueError(f"width and batch must be integers >= 2, got {width!r}, {batch!r}")
+    controls = {
+        "depth": w.IntSlider(value=depth, min=1, max=RESIDUAL_MAX_DEPTH, description="depth L",
+                             continuous_update=False),
+        "branch_init": w.Dropdown(options=residual.BRANCH_INITS, value=branch_init,
+                                  description="branch init"),
+        "layernorm": w.Checkbox(value=layernorm, description="pre-LayerNorm"),
+    }
+    fig, art = plots.residual_panels()
+    names = {"he": "He branches", "scaled": "scaled branches (1/√L)", "zero": "zero-gated (ReZero)"}
+
+    def render(v: dict) -> tuple[str, dict]:
+        d, b, ln = int(v["depth"]), v["branch_init"], bool(v["layernorm"])
+        st = _cached_stream(d, b, ln, width, batch, seed)
+        name = names[b] + (" + pre-LN" if ln else "")
+        text, extra = _residual_readout(st, name)
+        finding = (f"stream overflows at block {st.overflow_block}" if st.overflow_block is not None
+                   else f"stream std ×{extra['final_std']:.2g}, input gradient "
+                        f"×{extra['grad_ratio']:.2g}")
+        k = plots.draw_residual(art, st, residual.predicted_stream_std(b, ln, d),
+                                residual.predicted_grad_std(b, ln, d), f"{name}, depth {d}: {finding}")
+        return text, {"overflow_block": k, **extra}
+
+    dynamic = [art[k] for k in ("fwd", "grad", "fwd_theory", "grad_theory", "event", "note",
+                                "title")] + art["lines"]
+    explorer = Explorer(controls, fig, render, dynamic=dynamic)
+    fig.set_layout_engine("none")  # laid out once at the first draw; redraws keep it
+    return explorer
+
+
+# --- 11 width and depth at scale: the isometry explorer ----------------------------------------
+
+ISOMETRY_MAX_DEPTH = 100
+
+
+@functools.lru_cache(maxsize=8)
+def _isometry_stack(weights: str, width: int, seed: int):
+    """The unit-scale weights of every layer up to ISOMETRY_MAX_DEPTH (cached: drawing 100
+    orthogonal matrices is the slow part; the sliders only rescale and truncate them)."""
+    from helpers import isometry
+
+    return isometry.weight_stack(weights, width, ISOMETRY_MAX_DEPTH, seed)
+
+
+@functools.lru_cache(maxsize=2)
+def _isometry_jacobians(weights: str, activation: str, weight_scale: float, input_std: float,
+                        width: int, seed: int) -> list:
+    """J_1 .. J_100 for one setting, composed in one pass (cached: moving the depth slider then
+    costs one SVD)."""
+    from helpers import isometry
+
+    stack = _isometry_stack(weights, width, seed)
+    x = isometry.input_vector(width, input_std, seed)
+    depths = tuple(range(1, ISOMETRY_MAX_DEPTH + 1))
+    jacs = isometry.jacobian(stack, activation, x, weight_scale, depths)
+    return [jacs[d] for d in depths]
+
+
+def _check_isometry_args(depth, weights, activation, weight_scale, input_std, width) -> None:
+    from helpers import isometry
+
+    if weights not in isometry.WEIGHTS:
+        raise ValueError(f"weights must be one of {isometry.WEIGHTS}, got {weights!r}")
+    if activation not in isometry.ACTIVATIONS:
+        raise ValueError(f"activation must be one of {isometry.ACTIVATIONS}, got {activation!r}")
+    if not (isinstance(depth, int) and 1 <= depth <= ISOMETRY_MAX_DEPTH):
+        raise ValueError(f"depth must be an integer in 1..{ISOMETRY_MAX_DEPTH}, got {depth!r}")
+    if not (isinstance(weight_scale, int | float) and 0.5 <= weight_scale <= 2):
+        raise ValueError(f"weight_scale must be in [0.5, 2], got {weight_scale!r}")
+    if not (isinstance(input_std, int | float) and 0.01 <= input_std <= 3):
+        raise ValueError(f"input_std must be in [0.01, 3], got {input_std!r}")
+    if not (isinstance(width, int) and 2 <= width <= 512):
+        raise ValueError(f"width must be an integer in 2..512, got {width!r}")
+
+
+def isometry_explorer(depth: int = 50, weights: str = "orthogonal", activation: str = "tanh",
+                      weight_scale: float = 1.0, input_std: float = 0.1, *, width: int = 128,
+                      seed: int = 0) -> Explorer:
+    """Depth, weights (Gaussian / orthogonal), activation, weight scale sigma_w and input std ->
+    histogram of the singular values of the net's input-output Jacobian (log axis) at one input.
+
+    The readout gives helpers.isometry.spread: the decades from the largest singular value to
+    the 5th percentile, the share of directions lost (below float64 resolution) and the median;
+    state adds them as numbers ("decades", "lost", "median", "at_floor", "message"). An
+    overflowing Jacobian leaves a message in the plot. Introduced in
+    notebooks/11_width_and_isometry.ipynb.
+    """
+    from helpers import isometry
+
+    _check_isometry_args(depth, weights, activation, weight_scale, input_std, width)
+    controls = {
+        "depth": w.IntSlider(value=depth, min=1, max=ISOMETRY_MAX_DEPTH, description="depth L"),
+        "weights": w.Dropdown(options=isometry.WEIGHTS, value=weights, description="weights"),
+        "activation": w.Dropdown(options=isometry.ACTIVATIONS, value=activation,
+                                 description="activation"),
+        "weight_scale": w.FloatSlider(value=weight_scale, min=0.5, max=2.0, step=0.01,
+                                      description="σ_w", readout_format=".2f"),
+        "input_std": w.FloatLogSlider(value=input_std, base=10, min=-2, max=0.5, step=0.1,
+                                      description="input std", readout_format=".2g"),
+    }
+    fig, art = plots.singular_value_panel()
+
+    def render(v: dict) -> tuple[str, dict]:
+        d, scale = int(v["depth"]), round(float(v["weight_scale"]), 4)
+        jacs = _isometry_jacobians(v["weights"], v["activation"], scale,
+                                   round(float(v["input_std"]), 6), width, seed)
+        s = isometry.svd_or_nan(jacs[d - 1])
+        sp = isometry.spread(s)
+        setting = f"{v['activation']}, {v['weights']}, σ_w = {scale:.2f}, depth {d}"
+        if not sp.finite:
+            headline = f"{setting}: overflow"
+        else:
+            sign = "≥" if sp.at_floor else "="
+            headline = f"{setting}: s_max / s_5% {sign} 10^{sp.decades:.1f}; {sp.lost:.0%} lost"
+        message = plots.draw_singular_values(art, s, headline, resolution=isometry.RESOLUTION)
+        if message:
+            text = f"{setting}: {message}"
+        else:
+            text = (f"{setting}: the smallest 5% of singular values lie {'at least ' if sp.at_floor else ''}"
+                    f"{sp.decades:.2f} decades below the largest; {sp.lost:.0%} of directions lost; "
+                    + ("median singular value below resolution" if sp.lost >= 0.5
+                       else f"median singular value {sp.median:.3g}"))
+        return text, {"decades": sp.decades, "lost": sp.lost, "median": sp.median,
+                      "at_floor": sp.at_floor, "message": message}
+
+    dynamic = [art[k] for k in ("kept", "lost", "floor", "note", "headline")]
+    explorer = Explorer(controls, fig, render, dynamic=dynamic)
+    fig.set_layout_engine("none")  # laid out once at the first draw; redraws keep it (faster)
+    return explorer

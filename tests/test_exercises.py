@@ -17,6 +17,9 @@ RIGHT = {
     "critical_weight_std": lambda width, act: math.sqrt((2.0 if act == "relu" else 1.0) / width),
     "max_stable_lr": lambda curvature: 2 / curvature,
     "momentum_effective_lr": lambda lr, momentum: lr / (1 - momentum),
+    "residual_stream_var": lambda depth, ratio: (1 + ratio) ** depth,
+    "gpt2_residual_std": lambda n_layer: 0.02 / math.sqrt(2 * n_layer),
+    "mup_adam_lr_factor": lambda layer, width, base: 1.0 if layer == "input" else base / width,
 }
 WRONG = {
     "pytorch_default_var": lambda fan_in: 1 / fan_in,
@@ -29,6 +32,9 @@ WRONG = {
     "critical_weight_std": lambda width, act: math.sqrt(2 / width),
     "max_stable_lr": lambda curvature: 1 / curvature,
     "momentum_effective_lr": lambda lr, momentum: lr * (1 - momentum),
+    "residual_stream_var": lambda depth, ratio: 1 + depth * ratio,
+    "gpt2_residual_std": lambda n_layer: 0.02 / math.sqrt(n_layer),
+    "mup_adam_lr_factor": lambda layer, width, base: 1.0,
 }
 
 
@@ -118,3 +124,30 @@ def test_a_bug_in_the_checker_is_not_blamed_on_the_learner():
 
     with pytest.raises(KeyError, match="checker bug"):
         _toy(broken_explain).result(lambda x: x + 1)  # wrong answer -> the checker's explain runs
+
+
+def test_residual_messages_name_the_mistake():
+    """10: linear growth, a dropped identity path and GPT-2's missing factor 2 are recognised."""
+    assert "linear growth" in ex.residual_stream_var.result(lambda d, r: 1 + d * r).message
+    assert "identity path" in ex.residual_stream_var.result(lambda d, r: r**d).message
+    assert "attention and MLP" in ex.gpt2_residual_std.result(
+        lambda n: 0.02 / math.sqrt(n)).message
+
+
+@pytest.mark.parametrize("name", ["residual_stream_var", "gpt2_residual_std"])
+def test_residual_starters_are_not_attempted(name, capsys):
+    getattr(ex, name).check(lambda *args: ...)
+    assert "not attempted" in capsys.readouterr().out
+
+
+def test_mup_messages_name_the_mistake():
+    """11: muP's SGD column, an absolute 1/width and an unscaled hidden layer are recognised."""
+    def sgd_rule(layer, width, base):
+        return {"input": width / base, "hidden": 1.0, "output": base / width}[layer]
+
+    assert "SGD column" in ex.mup_adam_lr_factor.result(sgd_rule).message
+    assert "relative to the base" in ex.mup_adam_lr_factor.result(
+        lambda layer, width, base: 1.0 if layer == "input" else 1 / width).message
+    assert "fan_in = width" in ex.mup_adam_lr_factor.result(
+        lambda layer, width, base: base / width if layer == "output" else 1.0).message
+    ex.mup_adam_lr_factor.check(lambda *args: ...)  # an untouched starter must not raise

@@ -2,8 +2,9 @@
 
 Protects: the static figure at the defaults, that every control and preset redraws
 and agrees with helpers.probe, that the std slider only matters for "fixed", that one
-preset click is one redraw, and, over hundreds of random settings of every control,
-no exception, never a blank figure, and every overflow/underflow marked at its layer.
+preset click is one redraw, that ReLU shows the zero fraction and the dead units as two
+lines (and tanh only its saturated %), and, over hundreds of random settings of every
+control, no exception, never a blank figure, and every overflow/underflow marked at its layer.
 """
 
 import io
@@ -104,6 +105,24 @@ def test_each_preset_is_one_click_and_one_redraw(name, expect):
         assert e.state[key] == value
 
 
+def test_relu_panel_shows_zeros_and_dead_units_apart():
+    e = widgets.propagation_explorer(width=100, batch=64)
+    with e.hold():
+        for key, value in dict(init="he", activation="relu", depth=30).items():
+            e.controls[key].value = value
+    rec = probe.propagate(30, 100, "relu", "he", batch=64)
+    frac_line, dead_line = e.fig.axes[2].get_lines()[:2]
+    np.testing.assert_allclose(frac_line.get_ydata(), 100 * rec.zero_fraction)
+    np.testing.assert_allclose(dead_line.get_ydata(), 100 * rec.dead_units)
+    assert np.all(np.abs(frac_line.get_ydata() - 50) < 15), "about half the values are 0"
+    assert dead_line.get_ydata()[0] == 0 < dead_line.get_ydata()[-1] < 50, "few dead units, more with depth"
+    assert e.fig.axes[2].get_legend().get_visible() and "of units dead" in e.state["readout"]
+    e.presets["tanh, std 1: saturates"].click()
+    frac_line, dead_line = e.fig.axes[2].get_lines()[:2]
+    assert len(dead_line.get_xdata()) == 0 and not e.fig.axes[2].get_legend().get_visible()
+    assert np.all(np.asarray(frac_line.get_ydata()) > 70) and "saturated" in e.fig.axes[2].get_ylabel()
+
+
 def test_overflow_is_marked_at_its_layer():
     e = widgets.propagation_explorer(width=100, batch=64)
     e.presets["deep ReLU, std 10: overflows"].click()
@@ -183,7 +202,8 @@ def test_blitted_frames_equal_a_full_redraw():
 
     fast, full = widgets.propagation_explorer(), widgets.propagation_explorer()
     settings = [{"std": 0.02}, {"std": 0.03}, {"activation": "relu", "init": "he"},
-                {"depth": 30, "init": "fixed", "std": 3.0}, {"batchnorm": True}]
+                {"depth": 30, "init": "fixed", "std": 3.0}, {"batchnorm": True},
+                {"activation": "tanh"}, {"activation": "leaky_relu"}]
     for setting in settings:
         for explorer in (fast, full):
             with explorer.hold():

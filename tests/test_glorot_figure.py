@@ -1,8 +1,9 @@
 """Notebook 05's Glorot & Bengio (2010) Figures 6-7 claims at small scale, and their plot.
 
 Protects: with the standard U(+-1/sqrt(n)) variance a 5-layer tanh net's activation std shrinks
-layer by layer and its input-side gradient is ~10x smaller than the output side; Xavier is
-far flatter; the panels draw one curve per layer and refuse a record without values.
+layer by layer and its input-side activation gradient is ~10x smaller than the output side,
+while its weight gradients stay level (Glorot & Bengio's eq. 14); Xavier is far flatter; the
+panels draw one curve per layer and refuse a record without values.
 """
 
 import math
@@ -26,6 +27,15 @@ def test_standard_init_shrinks_and_xavier_is_flatter():
     assert standard.grad_std[0] < 0.2 * standard.grad_std[-1]
     assert xavier.forward_std[-1] / xavier.forward_std[0] > 0.4
     assert xavier.grad_std[0] / xavier.grad_std[-1] > 0.4
+
+
+def test_standard_init_weight_gradients_stay_level():
+    """dL/dW_l = dL/dy_l^T h_(l-1): small gradient times large input near the input, the reverse
+    near the output; the product is the same in every layer (linear regime, square layers)."""
+    std = init.scheme_std("pytorch_default", (128, 128))
+    rec = _run("fixed", std=std, weight_grads=True)
+    assert rec.grad_std.max() / rec.grad_std.min() > 5
+    assert rec.weight_grad_std.max() / rec.weight_grad_std.min() < 1.2
 
 
 def test_glorot_panels_draw_one_curve_per_layer():

@@ -1,14 +1,20 @@
-"""Notebook 06's claims at small scale: He et al. 2015 Figure 3, and the speed measure it uses.
+"""Notebook 06's claims at small scale: He et al. 2015 Figure 3, and the tools it uses.
 
-Protects: a 30-layer ReLU MLP stays at the chance loss under Xavier and learns under He
-(SGD + momentum); steps_to_loss finds the first window whose mean reaches the threshold.
+Protects: a 30-layer ReLU MLP stays near the chance loss under Xavier and learns under He
+(SGD + momentum, two seeds side by side); train_side_by_side is train() once per run (same
+losses, runs independent, a blow-up stops only its own run); steps_to_loss finds the first
+window whose mean reaches the threshold; the seed-curve plot draws every seed and a median.
 """
 
 import math
 
+import numpy as np
 import pytest
+import torch
 
 from helpers import plots, train
+
+SMALL = train.make_blobs(n_samples=400, n_features=6, n_classes=3, seed=0)
 
 
 def _history(losses):
@@ -36,16 +42,66 @@ def test_steps_to_loss_rejects_bad_input(window, threshold):
 
 
 def test_he_trains_a_30_layer_relu_net_that_xavier_cannot():
-    data = train.make_blobs(n_samples=3000, n_features=16, n_classes=8, separation=1.0, seed=0)
+    """Notebook 06's setup (lr 0.003, momentum 0.9, 300 steps) on two seeds of its own."""
+    data = train.make_blobs(n_samples=3000, n_features=16, n_classes=8, separation=1.0, seed=5)
     chance = math.log(data.n_classes)
-    final = {}
-    with train.single_thread():
-        for scheme in ("xavier", "he"):
-            model = train.build_classifier(scheme, 30, 64, data, seed=0)
-            h = train.train(model, data, steps=200, lr=0.01, momentum=0.9, seed=0)
-            final[scheme] = train.tail_loss(h)
-    assert abs(final["xavier"] - chance) < 0.02, "Xavier at depth 30 stays at the chance loss"
-    assert final["he"] < 0.75 * chance, "He at depth 30 learns"
+    seeds = [5, 6]
+    models = [train.build_classifier(s, 30, 64, data, seed=k) for s in ("xavier", "he") for k in seeds]
+    xavier, he = np.split(np.array(train.train_side_by_side(models, data, seeds * 2, steps=300,
+                                                            lr=0.003, momentum=0.9)), 2)
+    for x, h in zip(xavier, he, strict=True):
+        assert train.tail_loss(x) > 0.9 * chance, "Xavier at depth 30 stays near the chance loss"
+        assert train.steps_to_loss(h, chance / 2) is not None, "He at depth 30 halves the chance loss"
+        assert train.tail_loss(x) - train.tail_loss(h) > 0.5, "He ends far below Xavier"
+
+
+def _small_models(seeds, depth=3, width=16):
+    return [train.build_classifier("he", depth, width, SMALL, seed=s) for s in seeds]
+
+
+def test_side_by_side_is_train_once_per_run():
+    """Same init, minibatches and SGD as train(); a wrong pairing would miss by far more."""
+    seeds = [0, 1, 2]
+    together = train.train_side_by_side(_small_models(seeds), SMALL, seeds, steps=40, lr=0.05,
+                                        momentum=0.9)
+    for s, h in zip(seeds, together, strict=True):
+        alone = train.train(_small_models([s])[0], SMALL, steps=40, lr=0.05, momentum=0.9, seed=s)
+        assert len(h.loss) == 40 and np.allclose(h.loss, alone.loss, rtol=0, atol=1e-4), s
+        assert abs(h.test_accuracy - alone.test_accuracy) <= 1 / len(SMALL.y_test) + 1e-9, s
+        assert abs(h.train_accuracy - alone.train_accuracy) <= 1 / len(SMALL.y_train) + 1e-9, s
+
+
+def test_side_by_side_runs_do_not_see_each_other():
+    """A run's losses do not depend on which other runs share the batch."""
+    (alone,) = train.train_side_by_side(_small_models([4]), SMALL, [4], steps=30, lr=0.05)
+    with_others = train.train_side_by_side(_small_models([4, 7, 9]), SMALL, [4, 7, 9], steps=30, lr=0.05)
+    assert np.allclose(alone.loss, with_others[0].loss, rtol=0, atol=1e-6)
+    assert not np.allclose(with_others[0].loss, with_others[1].loss, rtol=0, atol=1e-3)
+
+
+def test_a_blow_up_stops_only_its_own_run():
+    models = _small_models([0, 1], depth=6)
+    with torch.no_grad():
+        for p in models[1].parameters():
+            p.mul_(1e12)  # logits overflow float32 at the first step
+    ok, blown = train.train_side_by_side(models, SMALL, [0, 1], steps=20, lr=0.05)
+    assert len(ok.loss) == 20 and all(math.isfinite(v) for v in ok.loss)
+    assert len(blown.loss) == 1 and not math.isfinite(blown.loss[0])
+    assert 0 <= blown.test_accuracy <= 1 and train.tail_loss(blown) == math.inf
+    (alone,) = train.train_side_by_side(_small_models([0], depth=6), SMALL, [0], steps=20, lr=0.05)
+    assert np.allclose(ok.loss, alone.loss, rtol=0, atol=1e-6), "the blow-up leaked into run 0"
+
+
+def test_side_by_side_refuses_what_it_cannot_batch():
+    with pytest.raises(ValueError, match="one seed per model"):
+        train.train_side_by_side(_small_models([0, 1]), SMALL, [0], steps=5)
+    with pytest.raises(ValueError, match="nn.Linear and nn.ReLU"):
+        train.train_side_by_side(_small_models([0]) + _small_models([1], depth=4), SMALL, [0, 1], steps=5)
+    tanh = [train.build_classifier("xavier", 3, 16, SMALL, activation="tanh", seed=0)]
+    with pytest.raises(ValueError, match="nn.Linear and nn.ReLU"):
+        train.train_side_by_side(tanh, SMALL, [0], steps=5)
+    with pytest.raises(ValueError, match="momentum"):
+        train.train_side_by_side(_small_models([0]), SMALL, [0], steps=5, momentum=1.0)
 
 
 def test_loss_and_std_plots_draw_every_run():
@@ -54,3 +110,15 @@ def test_loss_and_std_plots_draw_every_run():
     assert len(a.lines) == 3  # two runs and the chance line
     plots.plot_std_by_layer(b, {"He": [0.8, 0.8], "Xavier": [0.6, 0.4]}, ylabel="std", title="t")
     assert len(b.lines) == 2 and b.get_yscale() == "log"
+
+
+def test_seed_curves_draw_each_seed_and_the_median():
+    fig, ax = plots.new_figure()
+    runs = {"He": [[2.0, 1.0, 0.5] * 10, [2.0, 1.5, 1.0] * 10, [3.0, math.nan]],
+            "Xavier": [[2.08] * 30] * 3}
+    plots.plot_seed_curves(ax, runs, chance=2.08, window=5)
+    assert len(ax.lines) == 2 * (3 + 1) + 1  # every seed, a median per init, the chance line
+    smooth = [np.convolve(r, np.ones(5) / 5, mode="valid") for r in runs["He"][:2]]
+    median = ax.lines[3].get_ydata()
+    assert np.allclose(median, np.maximum(*smooth)), "a stopped run counts as an infinite loss"
+    assert "median of 3 seeds" in ax.get_legend_handles_labels()[1][0]

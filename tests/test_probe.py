@@ -2,8 +2,9 @@
 
 Protects: closed forms (a linear net with LeCun or orthogonal weights keeps std 1,
 ReLU + He keeps it constant, ReLU + Xavier halves the variance per layer), agreement
-with a plain torch forward/backward pass through helpers.nets.mlp, the overflow and
-underflow layers, and ValueError (naming the choices) on bad arguments.
+with a plain torch forward/backward pass through helpers.nets.mlp (activation gradients
+and weight gradients), the zero fraction and dead units counted independently, the
+overflow and underflow layers, and ValueError (naming the choices) on bad arguments.
 """
 
 import math
@@ -42,6 +43,36 @@ def test_matches_a_plain_torch_pass(init, std):
         np.testing.assert_allclose(mine, ref, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(rec.forward_std, [v.std(ddof=1) for v in values], rtol=1e-4)
     np.testing.assert_allclose(rec.grad_std, [g.std(ddof=1) for g in grads], rtol=1e-4)
+    assert rec.weight_grad_std is None, "weight gradients only on request"
+
+
+@pytest.mark.parametrize("activation,init,std,batchnorm", [
+    ("tanh", "fixed", 0.07, False), ("relu", "he", None, False),
+    ("sigmoid", "pytorch_default", None, False), ("tanh", "xavier", None, True)])
+def test_weight_gradients_match_autograd_on_the_weights(activation, init, std, batchnorm):
+    """dLoss/dW from torch's own backward pass through real weights (std included)."""
+    rec = probe.propagate(5, 48, activation, init, std=std, batch=40, seed=2, batchnorm=batchnorm,
+                          weight_grads=True)
+    net = nets.mlp([48] * 6, activation, init, std=std, batchnorm=batchnorm,
+                   final_activation=True, seed=2)
+    rng = np.random.default_rng(2)
+    x = torch.from_numpy(rng.standard_normal((40, 48), dtype=np.float32))
+    proj = torch.from_numpy(rng.standard_normal((40, 48), dtype=np.float32))
+    (net(x) * proj).sum().backward()
+    expected = [m.weight.grad.double().std().item() for m in net if isinstance(m, torch.nn.Linear)]
+    np.testing.assert_allclose(rec.weight_grad_std, expected, rtol=1e-4)
+
+
+def test_weight_gradients_are_nan_past_an_overflow():
+    rec = probe.propagate(30, 64, "relu", "fixed", std=10.0, batch=16, weight_grads=True)
+    assert rec.overflow_layer is not None and np.isnan(rec.weight_grad_std).all()
+
+
+def test_end_to_end_ratios():
+    rec = probe.propagate(6, 64, "tanh", "fixed", std=0.05, batch=32)
+    assert rec.forward_ratio == pytest.approx(rec.forward_std[-1] / rec.forward_std[0])
+    assert rec.grad_ratio == pytest.approx(rec.grad_std[0] / rec.grad_std[-1])
+    assert rec.forward_ratio < 0.03 and rec.grad_ratio < 0.03, "x0.4 per layer: 0.4^5 = 0.01"
 
 
 def test_output_side_gradient_is_the_projection():
@@ -69,7 +100,7 @@ def test_relu_he_holds_and_xavier_halves_the_variance_per_layer():
     xavier = probe.propagate(10, 256, "relu", "xavier")
     per_layer = (xavier.forward_std[-1] / xavier.forward_std[0]) ** (1 / 9)
     assert abs(per_layer - 2**-0.5) < 0.05, "Var halves per layer: std x 1/sqrt(2)"
-    assert np.all(np.abs(he.dead - 0.5) < 0.1), "ReLU zeroes about half of its inputs"
+    assert np.all(np.abs(he.zero_fraction - 0.5) < 0.1), "ReLU zeroes about half of its inputs"
 
 
 def test_tiny_std_underflows_and_says_where():
@@ -92,17 +123,38 @@ def test_huge_std_overflows_and_says_where():
     assert f"overflows to inf/NaN at layer {k}; the loss is inf/NaN" in probe.diagnose(rec)
 
 
-def test_saturated_and_dead_fractions():
+def test_saturated_fraction():
     tanh = probe.propagate(5, 100, "tanh", "fixed", std=1.0, batch=64, keep_values=True)
     expected = [np.mean(np.abs(v) > 0.99) for v in tanh.values]
     np.testing.assert_allclose(tanh.saturated, expected)
-    assert tanh.dead is None and tanh.saturated[-1] > 0.7
+    assert tanh.zero_fraction is None and tanh.dead_units is None and tanh.saturated[-1] > 0.7
     sig = probe.propagate(5, 100, "sigmoid", "fixed", std=3.0, batch=64, keep_values=True)
     expected = [np.mean((v < 0.01) | (v > 0.99)) for v in sig.values]
     np.testing.assert_allclose(sig.saturated, expected)
+    assert probe.propagate(3, 10, "linear", "lecun").zero_fraction is None
+
+
+def test_zero_fraction_and_dead_units_are_different_counts():
+    """Zero fraction counts values; a dead unit is a column that is 0 for the whole batch."""
+    rec = probe.propagate(20, 64, "relu", "he", batch=32, seed=1, keep_values=True)
+    zero = [v == 0 for v in rec.values]
+    np.testing.assert_allclose(rec.zero_fraction, [z.mean() for z in zero])
+    np.testing.assert_allclose(rec.dead_units, [z.all(axis=0).mean() for z in zero])
+    assert np.all(np.abs(rec.zero_fraction - 0.5) < 0.2) and rec.dead_units[0] < 0.05, \
+        "a healthy ReLU layer zeroes about half its values, and layer 1 has no dead unit"
+    assert rec.dead_units[-1] > 0, "deep in a narrow ReLU net some units are off for every input"
+    assert "of values exactly 0" in probe.diagnose(rec) and "of units dead" in probe.diagnose(rec)
     leaky = probe.propagate(5, 100, "leaky_relu", "he", param=0.1, batch=64)
-    assert leaky.saturated is None and np.all(leaky.dead == 0), "leaky ReLU has no dead units"
-    assert probe.propagate(3, 10, "linear", "lecun").dead is None
+    assert leaky.saturated is None and np.all(leaky.zero_fraction == 0), "leaky ReLU: no zeros"
+    assert np.all(leaky.dead_units == 0), "leaky ReLU has no dead units"
+
+
+def test_dead_units_of_a_hand_made_layer():
+    """3 inputs x 4 units, counted by hand: 9 of 12 values are 0; units 1 and 3 are 0 for
+    every input (dead); unit 4 is 0 for two inputs but alive."""
+    h = np.array([[0, 1, 0, 2], [0, 0, 0, 0], [0, 2, 0, 0]], dtype=np.float32)
+    zero_fraction, dead_units = probe._zeros([h])
+    assert zero_fraction[0] == 9 / 12 and dead_units[0] == 2 / 4
 
 
 def test_histograms_count_every_finite_value():

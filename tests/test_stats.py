@@ -103,3 +103,51 @@ def test_bad_input_names_the_valid_range(call, match):
 @given(st.integers(0, 10_000))
 def test_seeded_sampling_is_reproducible(seed):
     assert stats.monte_carlo_variance(0, 1, 100, seed) == stats.monte_carlo_variance(0, 1, 100, seed)
+
+
+@pytest.mark.parametrize("n", [2, 10, 1000])
+def test_variance_relative_se_normal_closed_form(n):
+    """Kurtosis 3 (a normal) gives the textbook sqrt(2 / (n - 1))."""
+    assert stats.variance_relative_se(n, kurtosis=3.0) == pytest.approx(math.sqrt(2 / (n - 1)), rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [10, 100])
+def test_variance_relative_se_matches_uniform_monte_carlo(n):
+    """RMS relative error of 40,000 uniform sample variances: sqrt(2/(n-1) - 1.2/n), not sqrt(0.8/n)."""
+    rng = np.random.default_rng(5)
+    var = rng.uniform(-1, 1, size=(40_000, n)).var(axis=1, ddof=1)
+    rms = float(np.sqrt(np.mean((var * 3 - 1) ** 2)))
+    assert rms == pytest.approx(stats.variance_relative_se(n), rel=0.02)
+    if n == 10:  # the large-n form is 12% off here, so the check can tell them apart
+        assert abs(rms / math.sqrt(0.8 / n) - 1) > 0.08
+
+
+@pytest.mark.parametrize("draw", ["normal", "product"])
+def test_std_relative_se_matches_the_spread_of_sample_stds(draw):
+    """Estimated from one sample, it matches the spread of the std over 4,000 independent samples."""
+    rng = np.random.default_rng(11)
+    if draw == "normal":
+        samples = rng.standard_normal((4_000, 500))
+    else:  # n = 1 products w * x of a normal and a uniform: kurtosis 5.4, heavier than normal
+        samples = rng.standard_normal((4_000, 500)) * rng.uniform(-1, 1, (4_000, 500))
+    stds = samples.std(axis=1)
+    spread = float(stds.std() / stds.mean())
+    estimates = np.array([stats.std_relative_se(s) for s in samples[:200]])
+    assert float(np.median(estimates)) == pytest.approx(spread, rel=0.08)
+    if draw == "normal":
+        assert spread == pytest.approx(1 / math.sqrt(2 * 500), rel=0.05)
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: stats.variance_relative_se(1), ">= 2"),
+        (lambda: stats.variance_relative_se(10, kurtosis=0.5), ">= 1"),
+        (lambda: stats.std_relative_se(np.ones(5)), "at least 10"),
+        (lambda: stats.std_relative_se(np.ones(50)), "all equal"),
+        (lambda: stats.std_relative_se(np.array([np.nan] * 20)), "finite"),
+    ],
+)
+def test_error_helpers_reject_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

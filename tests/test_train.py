@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -38,13 +39,63 @@ def test_seed004_nets_draw_what_the_article_wrote():
         train.seed004_net("glorot")
 
 
-def test_compare_seed004_is_deterministic_and_checks_the_task():
-    d = train.make_clusters(400, 10, 2, seed=0)
-    a = train.compare_seed004(d, range(2), steps=20)
-    assert a == train.compare_seed004(d, range(2), steps=20)
-    assert set(a) == set(train.SEED004_INITS) and all(len(v) == 2 for v in a.values())
+CLUSTERS = train.make_clusters(400, 10, 2, seed=0)
+
+
+def test_train_stacked_matches_one_train_call_per_run():
+    """Forty nets in one batched pass are forty train() calls: same init, minibatches, SGD.
+
+    Only float rounding differs, so each run's test accuracy agrees within one test example.
+    A run paired with the wrong minibatches or the wrong gradient would miss by far more.
+    """
+    runs = [(name, s) for name in train.SEED004_INITS for s in (0, 1, 2)]
+    models = [train.seed004_net(name, s) for name, s in runs]
+    acc = train.train_stacked(models, CLUSTERS, [s for _, s in runs], checkpoints=(0, 25))
+    one_example = 1 / len(CLUSTERS.y_test)
+    for k, (name, s) in enumerate(runs):
+        untrained = train.accuracy(train.seed004_net(name, s), CLUSTERS.x_test, CLUSTERS.y_test)
+        h = train.train(train.seed004_net(name, s), CLUSTERS, steps=25, lr=0.05, momentum=0.9, seed=s)
+        assert abs(acc[k, 0].item() - untrained) <= one_example + 1e-9, (name, s, "at init")
+        assert abs(acc[k, 1].item() - h.test_accuracy) <= one_example + 1e-9, (name, s, "after 25")
+    assert torch.equal(models[0][0].weight, train.seed004_net(*runs[0])[0].weight), "models untouched"
+
+
+def test_train_stacked_rejects_what_it_cannot_batch():
+    nets = [train.seed004_net("xavier_uniform", 0)] * 2
+    with pytest.raises(ValueError, match="one seed per model"):
+        train.train_stacked(nets, CLUSTERS, [0], checkpoints=(5,))
+    with pytest.raises(ValueError, match="increasing"):
+        train.train_stacked(nets, CLUSTERS, [0, 1], checkpoints=(5, 2))
+    tanh = train.build_classifier("he", 2, 20, CLUSTERS, activation="tanh")
+    with pytest.raises(ValueError, match=r"nn.Linear and nn.ReLU"):
+        train.train_stacked([tanh, tanh], CLUSTERS, [0, 1], checkpoints=(1,))
+
+
+def test_seed004_curves_pair_the_inits_and_check_the_task():
+    c = train.seed004_curves(CLUSTERS, range(3), checkpoints=(0, 10))
+    assert set(c.accuracy) == set(train.SEED004_INITS) and c.seeds == (0, 1, 2)
+    assert all(v.shape == (3, 2) for v in c.accuracy.values())
+    again = train.seed004_curves(CLUSTERS, range(3), checkpoints=(0, 10))
+    assert all(torch.equal(c.accuracy[k], again.accuracy[k]) for k in c.accuracy), "deterministic"
+    assert torch.equal(c.at("uniform_0.1", 10), c.accuracy["uniform_0.1"][:, 1])
     with pytest.raises(ValueError, match="10 features"):
-        train.compare_seed004(DATA8, range(2))
+        train.seed004_curves(DATA8, range(2))
+
+
+def test_paired_difference_against_numpy():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.9, 0.02, 12), rng.normal(0.88, 0.02, 12)
+    d = train.paired_difference(torch.tensor(a), torch.tensor(b))
+    diff = a - b
+    assert d.mean == pytest.approx(diff.mean()) and d.n == 12
+    assert d.se == pytest.approx(diff.std(ddof=1) / np.sqrt(12))
+    assert d.t == pytest.approx(diff.mean() / (diff.std(ddof=1) / np.sqrt(12)))
+    assert d.wins == int((diff > 0).sum())
+    assert d.interval(3) == pytest.approx((d.mean - 3 * d.se, d.mean + 3 * d.se))
+    same = train.paired_difference(torch.ones(4), torch.ones(4))
+    assert same.t == 0.0 and same.wins == 0
+    with pytest.raises(ValueError, match="length >= 2"):
+        train.paired_difference(torch.ones(3), torch.ones(4))
 
 
 @pytest.mark.parametrize("scheme", train.SWEEP_SCHEMES)
@@ -106,3 +157,24 @@ def test_on_step_runs_once_per_step_before_the_update():
 def test_build_classifier_depth_counts_linear_layers(depth, seed):
     model = train.build_classifier("xavier", depth, 8, DATA8, seed=seed)
     assert sum(isinstance(m, torch.nn.Linear) for m in model) == depth
+
+
+def test_plot_paired_curves_draws_means_and_the_paired_gap():
+    """The drawn mean lines are the seed means, and the gap panel is first minus second."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(0.5, 1, (5, 4)), rng.uniform(0.5, 1, (5, 4))
+    fig, axes = plt.subplots(1, 2)
+    plots.plot_paired_curves(axes, (0, 10, 20, 40), {"a": a, "b": b})
+    means = [ln for ln in axes[0].lines if ln.get_label().endswith("(mean ± 2 SE)")]
+    assert [list(ln.get_xdata()) for ln in means] == [[10, 20, 40]] * 2, "step 0 is left off the log axis"
+    assert np.allclose(means[0].get_ydata(), a[:, 1:].mean(0))
+    gap = next(ln for ln in axes[1].lines if ln.get_label().startswith("paired difference"))
+    assert np.allclose(gap.get_ydata(), (a - b)[:, 1:].mean(0))
+    plt.close(fig)

@@ -1,9 +1,10 @@
 """helpers.zigzag and the 07/08 explorers.
 
 Protects: seed 002's run is the article's experiment (initial weight = torch's default init under
-torch.manual_seed; the curriculum's 8 flips), the hand-derived curvature equals autograd's, the
-1-D oscillation appears exactly above lr = 2 / L''(w*), positive inputs give same-sign gradients
-on every step, the hand-written momentum step equals torch.optim.SGD, and bad input is refused.
+torch.manual_seed; the curriculum's 8 flips), the batched runs from many starts agree with it, the
+hand-derived curvature equals autograd's, the 1-D oscillation appears exactly above
+lr = 2 / L''(w*) from every start, positive inputs give same-sign gradients on every step, the
+hand-written momentum step equals torch.optim.SGD, and bad input is refused.
 """
 
 import math
@@ -63,6 +64,71 @@ def test_fixes_in_seed002_setup_as_the_curriculum_measured():
     assert mom.weights[-1] > 20 and mom.final_loss > 0.15  # overshoots into saturation
     assert tanh.final_loss > 0.15 and tanh.momentum == 0.0
     assert zigzag.run_seed002(["momentum", "batchnorm"]).fix == ("batchnorm", "momentum")
+
+
+@pytest.mark.parametrize("fix", [None, "batchnorm", "momentum", "tanh"])
+def test_batched_runs_equal_single_runs_up_to_rounding(fix):
+    """Away from the chaotic sawtooth (lr 0.5 converges) the batch follows run_seed002 closely."""
+    seeds = [0, 3, 5, 12]
+    batch = zigzag.run_seed002_many(seeds, fix, lr=0.5, steps=60)
+    for k, seed in enumerate(seeds):
+        single = zigzag.run_seed002(fix, lr=0.5, steps=60, seed=seed)
+        assert batch.initial_weights[k] == single.initial_weight
+        np.testing.assert_allclose(batch.weights[:, k], single.weights, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(batch.losses[:, k], single.losses, rtol=1e-4, atol=1e-6)
+
+
+def test_batched_runs_take_one_lr_per_start():
+    mixed = zigzag.run_seed002_from([0.3, 0.3], lr=[0.3, 1.0], steps=40)
+    for k, lr in enumerate((0.3, 1.0)):
+        alone = zigzag.run_seed002_from([0.3], lr=lr, steps=40)
+        np.testing.assert_array_equal(mixed.weights[:, k], alone.weights[:, 0])
+    assert mixed.subset(mixed.lrs == 1.0).weights.shape == (40, 1)
+    np.testing.assert_array_equal(mixed.first(10).weights, mixed.weights[:10])
+
+
+def test_every_start_in_U_minus1_1_ends_bouncing_in_the_same_band():
+    """The claim 07 asserts for 50 seeds, over a grid that covers U(-1, 1) edge to edge."""
+    runs = zigzag.run_seed002_from(np.linspace(-1, 1, 201), steps=300)
+    tail = runs.weights[-50:]
+    assert tail.min() > 0.11 and tail.max() < 0.31
+    assert runs.late_swing().min() > 0.1 and runs.flips(last=20).min() >= 10
+
+
+def test_period_doubling_above_the_curvature_limit():
+    """1 value below 2/L'', then a 2-cycle, a 4-cycle and no repeat at lr 1; the cycles are
+    checked against the same map written out in float64."""
+    lrs = [0.5, 0.75, 0.9, 1.0]
+    runs = zigzag.run_seed002_from([0.2] * 4, lr=lrs, steps=400)
+    distinct = runs.distinct_late().tolist()
+    assert distinct[:3] == [1, 2, 4] and distinct[3] > 10
+    x, y = np.array(zigzag.SEED002_X), np.array(zigzag.SEED002_Y)
+    for lr, expected in zip(lrs[:3], distinct[:3], strict=True):
+        w, tail = 0.2, []
+        for t in range(400):
+            s = 1 / (1 + np.exp(-w * x))
+            w -= lr * np.mean(2 * (s - y) * s * (1 - s) * x)
+            if t >= 360:
+                tail.append(round(w, 4))
+        assert len(set(tail)) == expected
+
+
+def test_tanh_curvature_and_minimum():
+    x, y = np.array(zigzag.SEED002_X), np.array(zigzag.SEED002_Y)
+    assert math.isclose(zigzag.curvature_autograd(0.0, "tanh"), 2 * np.mean(x**2), rel_tol=1e-12)
+    w, loss, curv = zigzag.seed002_minimum("tanh")
+    grid = np.linspace(w - 0.02, w + 0.02, 401)
+    assert curv > 0 and loss <= zigzag.seed002_loss(grid, "tanh").min() + 1e-12
+    assert math.isclose(loss, float(np.mean((np.tanh(w * x) - y) ** 2)), rel_tol=1e-9)
+    assert loss < zigzag.seed002_minimum()[1] / 10
+
+
+def test_momentum_at_lr_1_fails_inside_its_local_stability_limit(minimum):
+    """08's point: lr L''(w*) < 2(1 + beta), yet the run leaves the valley from most starts."""
+    assert 1.0 * minimum[2] < 2 * (1 + zigzag.MOMENTUM)
+    runs = zigzag.run_seed002_many(range(40), "momentum")
+    plateau = float(np.mean((1 - np.array(zigzag.SEED002_Y)) ** 2))
+    assert np.sum(np.abs(runs.final_losses - plateau) < 0.01) >= 35
 
 
 @pytest.mark.parametrize("w", [-1.0, 0.0, 0.163, 0.5, 1.0, 2.4])
@@ -197,6 +263,10 @@ def test_run_neuron_maps_the_fixes():
         (lambda: zigzag.train_neuron(zigzag.make_inputs(), lr=float("nan")), "lr must be"),
         (lambda: zigzag.run_neuron("sgd"), "fix must be None"),
         (lambda: zigzag.seed002_loss(1.0, "relu"), "activation must be one of"),
+        (lambda: zigzag.curvature_autograd(1.0, "relu"), "activation must be one of"),
+        (lambda: zigzag.run_seed002_from([]), "starts must list at least one"),
+        (lambda: zigzag.run_seed002_from([0.1, 0.2], lr=[0.5, -1.0]), "lr must be a finite number > 0"),
+        (lambda: zigzag.run_seed002_many([0], "dropout"), "fix must be None"),
         (lambda: widgets.zigzag_explorer(lr=5.0), r"need lr in \(0, 2\]"),
         (lambda: widgets.fixes_explorer(momentum=1.0), r"momentum in \[0, 1\)"),
     ],

@@ -47,6 +47,8 @@ def _native(threads: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in KERNEL_VARS}
     env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                MPLBACKEND=REFERENCE_ENV["MPLBACKEND"])
+    if threads > 1:  # two workers x two threads on two cores: idle threads must not spin
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
     return env
 
 

@@ -1,0 +1,73 @@
+"""Build the static book into build/book/ (`make book` runs this; so does tests/test_book.py).
+
+The book's sources are the repository's own files, as committed: the README (the landing
+page), the notebooks with their stored outputs (never executed) and docs/teaching.md. Sphinx
+wants them under one source folder with the root page at its top, so build/book-src/ holds
+symbolic links to them beside book/index.md. A relative link then resolves in the book as it
+does on disk and on GitHub, and the pages land at build/book/index.html,
+build/book/notebooks/NN_name.html and build/book/docs/teaching.html.
+
+Sphinx runs with -W: a broken cross-reference or a missing page fails the build.
+`python book/build_book.py --cdn` uses a CDN copy of MathJax instead of the bundled one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = ROOT / "book"
+SRC = ROOT / "build" / "book-src"
+OUT = ROOT / "build" / "book"
+DOCTREES = ROOT / "build" / "book-doctrees"  # Sphinx's cache, kept out of the served folder
+# build/book-src/<name> <- <repository path>; folders are copied whole (checkpoints left out)
+SOURCES = {"index.md": "book/index.md", "README.md": "README.md",
+           "notebooks": "notebooks", "docs": "docs"}
+SKIP = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+
+
+def stage(src: Path = SRC) -> Path:
+    """(Re)make `src` with a copy of each entry of SOURCES (times kept, so Sphinx rebuilds
+    only the pages whose source changed)."""
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True)
+    for name, origin in SOURCES.items():
+        if (ROOT / origin).is_dir():
+            shutil.copytree(ROOT / origin, src / name, ignore=SKIP)
+        else:
+            shutil.copy2(ROOT / origin, src / name)
+    return src
+
+
+def build(out: Path = OUT, cdn: bool = False, fresh: bool = False) -> int:
+    """Run Sphinx's HTML builder; returns its exit status (0: built without a warning)."""
+    from sphinx.cmd.build import build_main
+
+    if cdn:
+        os.environ["BOOK_MATHJAX"] = "cdn"
+    args = ["-b", "html", "-c", str(CONF_DIR), "-d", str(DOCTREES), "-W", "--keep-going", "-q"]
+    args += ["-E"] if fresh else []
+    return build_main([*args, str(stage()), str(out)])
+
+
+def pages_of(out: Path = OUT) -> list[Path]:
+    """The book's pages: the landing page and one per source (not search or the index)."""
+    return [out / "index.html", *sorted(out.glob("notebooks/*.html")), *sorted(out.glob("docs/*.html"))]
+
+
+def main(argv: list[str]) -> int:
+    t0 = time.perf_counter()
+    status = build(cdn="--cdn" in argv, fresh="--fresh" in argv)
+    if status == 0:
+        pages = pages_of(OUT)
+        print(f"book: {len(pages)} pages in {OUT.relative_to(ROOT)}/ "
+              f"({time.perf_counter() - t0:.1f} s); open {(OUT / 'index.html').relative_to(ROOT)}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

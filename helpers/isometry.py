@@ -1,0 +1,209 @@
+"""Dynamical isometry: does the input-output Jacobian of a deep net keep every direction's length?
+
+A random net x_l = phi(W_l x_{l-1}) (zero bias, width n) maps a small change dx of its input to
+J dx, with J = D_L W_L ... D_1 W_1 and D_l = diag(phi'(W_l x_{l-1})). Critical init
+(notebook 09) keeps the *average* squared singular value of J at 1; dynamical isometry (Saxe et
+al. 2014; Pennington, Schoenholz & Ganguli 2017) asks that *all* of them stay near 1. Orthogonal
+weights with tanh near its linear regime achieve it; Gaussian weights of the same variance
+spread the singular values over decades, more with depth; ReLU loses the directions of its
+inactive units (D_l has zeros) whatever the weights.
+
+All in float64, one input, the Jacobian composed layer by layer (helpers.isometry.network gives
+the same map as a function, for torch.autograd). Introduced in notebooks/11_width_and_isometry.ipynb.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = [
+    "ACTIVATIONS",
+    "WEIGHTS",
+    "RESOLUTION",
+    "weight_stack",
+    "input_vector",
+    "network",
+    "jacobian",
+    "svd_or_nan",
+    "singular_values",
+    "Spread",
+    "spread",
+    "spread_table",
+]
+
+ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "linear")
+WEIGHTS: tuple[str, ...] = ("gaussian", "orthogonal")
+RESOLUTION = 1e-12
+"""Singular values below RESOLUTION x the largest are numerically zero: float64 products and the
+SVD resolve a singular value only down to ~1e-16 x the largest, times the depth."""
+
+_PHI = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda h: h}
+
+
+def _slope(activation: str, h: torch.Tensor) -> torch.Tensor:
+    if activation == "tanh":
+        return 1 - torch.tanh(h) ** 2
+    if activation == "relu":
+        return (h > 0).to(h.dtype)
+    return torch.ones_like(h)
+
+
+def _check(activation: str | None = None, weights: str | None = None, depth: int | None = None,
+           width: int | None = None, weight_scale: float | None = None) -> None:
+    if activation is not None and activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if weights is not None and weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+    if depth is not None and not (isinstance(depth, int) and depth >= 1):
+        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+    if width is not None and not (isinstance(width, int) and width >= 2):
+        raise ValueError(f"width must be an integer >= 2, got {width!r}")
+    if weight_scale is not None and not (math.isfinite(weight_scale) and weight_scale > 0):
+        raise ValueError(f"weight_scale must be a finite number > 0, got {weight_scale!r}")
+
+
+def weight_stack(weights: str, width: int, depth: int, seed: int = 0) -> torch.Tensor:
+    """`depth` square float64 matrices [depth, width, width] whose entries have Var = 1/width:
+    Gaussian N(0, 1/width), or Haar-random orthogonal (torch.nn.init.orthogonal_).
+
+    Scale them by the weight scale sigma_w (so Var(W) = sigma_w^2 / width for both).
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    _check(weights=weights, depth=depth, width=width)
+    gen = torch.Generator().manual_seed(seed)
+    stack = torch.empty(depth, width, width, dtype=torch.float64)
+    for layer in stack:
+        if weights == "orthogonal":
+            torch.nn.init.orthogonal_(layer, generator=gen)
+        else:
+            layer.normal_(0.0, 1 / math.sqrt(width), generator=gen)
+    return stack
+
+
+def input_vector(width: int, input_std: float = 0.1, seed: int = 0) -> torch.Tensor:
+    """The one input x ~ N(0, input_std^2 I) (float64) at which the Jacobian is taken.
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    _check(width=width)
+    if not (math.isfinite(input_std) and input_std > 0):
+        raise ValueError(f"input_std must be a finite number > 0, got {input_std!r}")
+    gen = torch.Generator().manual_seed(seed + 7919)  # not the weights' stream
+    return input_std * torch.randn(width, generator=gen, dtype=torch.float64)
+
+
+def network(stack: torch.Tensor, activation: str, weight_scale: float = 1.0):
+    """The map x -> x_L of the net (x_l = phi(sigma_w W_l x_{l-1})), as a function of x.
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    _check(activation=activation, weight_scale=weight_scale)
+    phi = _PHI[activation]
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        for w in stack:
+            x = phi(weight_scale * (w @ x))
+        return x
+
+    return f
+
+
+def jacobian(stack: torch.Tensor, activation: str, x: torch.Tensor, weight_scale: float = 1.0,
+             depths: tuple[int, ...] | None = None) -> dict[int, torch.Tensor]:
+    """The input-output Jacobian J_d = D_d W_d ... D_1 W_1 at x after each depth d in `depths`
+    (default: the stack's full depth), composed layer by layer in one pass.
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    _check(activation=activation, weight_scale=weight_scale)
+    depths = (len(stack),) if depths is None else tuple(depths)
+    if not depths or min(depths) < 1 or max(depths) > len(stack):
+        raise ValueError(f"depths must lie in 1..{len(stack)}, got {depths}")
+    phi, jac, out = _PHI[activation], torch.eye(len(x), dtype=stack.dtype), {}
+    for layer in range(1, max(depths) + 1):
+        w = weight_scale * stack[layer - 1]
+        h = w @ x
+        jac = _slope(activation, h)[:, None] * (w @ jac)
+        x = phi(h)
+        if layer in depths:
+            out[layer] = jac
+    return out
+
+
+def svd_or_nan(jac: torch.Tensor) -> np.ndarray:
+    """Singular values (descending) of a Jacobian; all nan if it is not finite (an overflow), so
+    callers can say so instead of failing. Introduced in notebooks/11_width_and_isometry.ipynb."""
+    if not torch.isfinite(jac).all():
+        return np.full(min(jac.shape), np.nan)
+    return torch.linalg.svdvals(jac).numpy()
+
+
+def singular_values(activation: str, weights: str, depths: tuple[int, ...], *, width: int = 128,
+                    weight_scale: float = 1.0, input_std: float = 0.1,
+                    seed: int = 0) -> dict[int, np.ndarray]:
+    """Singular values (descending) of the Jacobian at each depth, for one random net and input.
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    _check(activation, weights, max(depths) if depths else None, width, weight_scale)
+    stack = weight_stack(weights, width, max(depths), seed)
+    jacs = jacobian(stack, activation, input_vector(width, input_std, seed), weight_scale, depths)
+    return {d: svd_or_nan(j) for d, j in jacs.items()}
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How far a Jacobian is from an isometry, from its singular values s.
+
+    decades: log10(s_max / s_5), how many decades below the largest singular value the smallest
+      5% lie (0 for an isometry). s_5 below the resolution counts as the resolution, so decades
+      is at most log10(1 / RESOLUTION) = 12, and at_floor says it hit that cap (a lower bound).
+    lost: fraction of singular values below RESOLUTION x s_max (directions the net erases).
+    kept_decades: the same as decades over the singular values above the resolution only.
+    median: the median singular value relative to nothing (1 for an isometry in the strict sense).
+    finite: False if the Jacobian overflowed or is empty (the other fields are then nan).
+    """
+
+    decades: float
+    lost: float
+    kept_decades: float
+    median: float
+    at_floor: bool
+    finite: bool = True
+
+
+def spread(s: np.ndarray) -> Spread:
+    """The Spread of a set of singular values. Introduced in notebooks/11_width_and_isometry.ipynb."""
+    s = np.asarray(s, dtype=float)
+    if s.size == 0 or not np.isfinite(s).all():
+        return Spread(math.nan, math.nan, math.nan, math.nan, False, finite=False)
+    top = s.max()
+    if top <= 0:
+        return Spread(-math.log10(RESOLUTION), 1.0, math.nan, 0.0, True)
+    floor = top * RESOLUTION
+    kept = s[s > floor]
+    low = max(float(np.quantile(s, 0.05)), floor)
+    return Spread(decades=math.log10(top / low), lost=float(np.mean(s <= floor)),
+                  kept_decades=math.log10(top / float(np.quantile(kept, 0.05))),
+                  median=float(np.median(s)), at_floor=low <= floor)
+
+
+def spread_table(depths: tuple[int, ...], *, width: int = 128, input_std: float = 0.1, seed: int = 0,
+                 scales: dict[str, float] | None = None) -> dict[tuple[str, str], list[Spread]]:
+    """Spread at each depth for every (activation, weights), each activation at its critical
+    weight scale (tanh and linear 1, ReLU sqrt 2; override with `scales`).
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    scales = {"tanh": 1.0, "linear": 1.0, "relu": math.sqrt(2), **(scales or {})}
+    table = {}
+    for act in ACTIVATIONS:
+        for weights in WEIGHTS:
+            sv = singular_values(act, weights, depths, width=width, weight_scale=scales[act],
+                                 input_std=input_std, seed=seed)
+            table[act, weights] = [spread(sv[d]) for d in depths]
+    return table

@@ -1,0 +1,439 @@
+"""helpers.checkup.run: the init check a learner runs on a model of their own.
+
+Protects: the per-layer numbers against a plain torch forward/backward written here
+(output std, dLoss/d(output), grad:data, fans, zero fraction and dead units, saturated
+fraction), the scheme names against torch.nn.init, the initial-loss check against ln C,
+the findings on four architectures (MLP, CNN, residual MLP, transformer block) each with
+a good and a bad init, and what the model must look like afterwards: no hook left (also
+after an error), mode, buffers, .grad and the global random state as they were.
+Bad input raises ValueError saying what was expected. The plot is read from its artists.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from helpers import checkup, plots, stats
+
+
+def _seeded(build, seed=0):
+    """Build a model with torch's own default inits drawn from `seed`, leaving the global RNG alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def _linears(model):
+    return [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+
+
+def _init(model, *, std=None, he=False, bias=None, head=None, seed=0):
+    """Re-initialise every Linear/Conv2d: N(0, std^2), or He (kaiming_normal_), biases to `bias`;
+    head multiplies the last layer's weights."""
+    g = _gen(seed)
+    with torch.no_grad():
+        for m in _linears(model):
+            if he:
+                nn.init.kaiming_normal_(m.weight, generator=g)
+            elif std is not None:
+                m.weight.normal_(0, std, generator=g)
+            if bias is not None:
+                m.bias.fill_(bias)
+        if head is not None:
+            _linears(model)[-1].weight.mul_(head)
+    return model
+
+
+def mlp(depth=6, width=64, d_in=20, classes=10, act=nn.ReLU):
+    layers, d = [], d_in
+    for _ in range(depth - 1):
+        layers += [nn.Linear(d, width), act()]
+        d = width
+    return nn.Sequential(*layers, nn.Linear(d, classes))
+
+
+def cnn(classes=10):
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(16 * 4 * 4, classes))
+
+
+class Block(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc1, self.act, self.fc2 = nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width)
+
+    def forward(self, x):
+        return x + self.fc2(self.act(self.fc1(x)))
+
+
+class ResMLP(nn.Module):
+    def __init__(self, d_in=20, width=64, depth=8, classes=10):
+        super().__init__()
+        self.inp = nn.Linear(d_in, width)
+        self.blocks = nn.Sequential(*[Block(width) for _ in range(depth)])
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, x):
+        return self.head(self.blocks(self.inp(x)))
+
+
+class Transformer(nn.Module):
+    """Token embedding, one pre-LN nn.TransformerEncoderLayer (ReLU as a module), mean-pool, head."""
+
+    def __init__(self, vocab=50, d=32, heads=4, classes=10):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        self.block = nn.TransformerEncoderLayer(d, heads, dim_feedforward=64, batch_first=True,
+                                                activation=nn.ReLU(), norm_first=True)
+        self.head = nn.Linear(d, classes)
+
+    def forward(self, tokens):
+        return self.head(self.block(self.emb(tokens)).mean(1))
+
+
+def _vectors(seed=1):
+    g = _gen(seed)
+    return torch.randn(64, 20, generator=g), torch.randint(0, 10, (64,), generator=g)
+
+
+def _images(seed=1):
+    g = _gen(seed)
+    return torch.randn(32, 1, 16, 16, generator=g), torch.randint(0, 10, (32,), generator=g)
+
+
+def _tokens(seed=1):
+    g = _gen(seed)
+    return torch.randint(0, 50, (16, 12), generator=g), torch.randint(0, 10, (16,), generator=g)
+
+
+def _small_transformer():
+    model = _init(_seeded(Transformer), std=0.01, bias=0.0)
+    nn.init.normal_(model.block.self_attn.in_proj_weight, 0, 0.01, generator=_gen(5))
+    return model
+
+
+def _zero_branches(model):
+    for block in model.blocks:
+        nn.init.zeros_(block.fc2.weight)
+    return model
+
+
+# (build, data, the problem a bad init must show); the good init of each must show none.
+# Margins over 40 seeds (throwaway sweep): good MLP dead units <= 17% (flag at 25%), initial
+# loss <= 1.08 ln C everywhere good (flag beyond 1.2); bad: signal rms <= 0.043 of the input's
+# (flag below 0.1), >= 70x above (flag beyond 10), saturated >= 72% (flag at 10%).
+GOOD = {
+    "mlp, He + head x0.1": (lambda: _init(_seeded(mlp), he=True, bias=0.0, head=0.1), _vectors),
+    "cnn, He + head x0.1": (lambda: _init(_seeded(cnn), he=True, bias=0.0, head=0.1), _images),
+    "residual, He + zero branches": (
+        lambda: _zero_branches(_init(_seeded(ResMLP), he=True, bias=0.0, head=0.1)), _vectors),
+    "transformer, torch defaults": (lambda: _seeded(Transformer), _tokens),
+}
+BAD = {
+    "mlp, std 0.01": (lambda: _init(_seeded(mlp), std=0.01, bias=0.0), _vectors, "vanishing"),
+    "mlp, ReLU std 1": (lambda: _init(_seeded(mlp), std=1.0, bias=0.0), _vectors, "exploding"),
+    "mlp, tanh std 1": (lambda: _init(_seeded(lambda: mlp(act=nn.Tanh)), std=1.0, bias=0.0),
+                        _vectors, "saturated"),
+    "mlp, bias -5": (lambda: _init(_seeded(mlp), he=True, bias=-5.0), _vectors, "dead"),
+    "mlp, head x10": (lambda: _init(_seeded(mlp), he=True, bias=0.0, head=10.0), _vectors,
+                      "initial loss"),
+    "mlp, 10 sigmoid layers": (lambda: _seeded(lambda: mlp(depth=10, act=nn.Sigmoid)), _vectors,
+                               "vanishing gradient"),
+    "cnn, std 0.01": (lambda: _init(_seeded(cnn), std=0.01, bias=0.0), _images, "vanishing"),
+    "residual, He branches": (lambda: _init(_seeded(ResMLP), he=True, bias=0.0), _vectors,
+                              "exploding"),
+    "transformer, std 0.01": (_small_transformer, _tokens, "vanishing"),
+    "transformer, head x30": (lambda: _init(_seeded(Transformer), head=30.0), _tokens,
+                              "initial loss"),
+}
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_a_good_init_shows_no_problem(name):
+    build, data = GOOD[name]
+    report = checkup.run(build(), *data())
+    assert report.problems == (), report.table()
+    assert not report.flagged
+    assert any(line.startswith("no problem found") for line in report.diagnosis)
+    assert report.diagnosis[0].startswith("initial loss") and "close to ln 10" in report.diagnosis[0]
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_a_bad_init_is_named(name):
+    build, data, word = BAD[name]
+    report = checkup.run(build(), *data())
+    assert word in report.problems, report.table()
+    line = next(d for d in report.diagnosis if d.startswith(word))
+    assert line.count("\n") == 0
+    assert report.flagged, "a finding marks the layers it comes from"
+
+
+# --- the numbers against a plain torch pass ---------------------------------------------------
+
+
+def test_per_layer_numbers_match_a_plain_torch_pass():
+    model = _init(_seeded(lambda: mlp(depth=3, width=32)), he=True, bias=0.1)
+    x, _ = _vectors()
+    report = checkup.run(model, x, seed=7)
+    hs, h = [], x
+    for m in model:
+        h = m(h)
+        h.retain_grad()
+        hs.append(h)
+    p = torch.randn(tuple(h.shape), generator=_gen(7))
+    (h * p).sum().backward()
+    assert [r.name for r in report.layers] == [str(i) for i in range(len(model))]
+    for r, h, m in zip(report.layers, hs, model, strict=True):
+        assert math.isclose(r.std, float(h.detach().std()), rel_tol=1e-5), r.name
+        assert math.isclose(r.mean, float(h.detach().mean()), rel_tol=1e-4, abs_tol=1e-6), r.name
+        assert math.isclose(r.grad_std, float(h.grad.std()), rel_tol=1e-5), r.name
+        if isinstance(m, nn.Linear):
+            fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(m.weight)
+            assert (r.fan_in, r.fan_out) == (fan_in, fan_out)
+            ratio = float(m.weight.grad.std() / m.weight.detach().std())
+            assert math.isclose(r.grad_data, ratio, rel_tol=1e-5), r.name
+            assert r.scheme.startswith("he"), r.scheme
+        else:
+            zeros = h.detach() == 0
+            assert math.isclose(r.zero_fraction, float(zeros.double().mean()), abs_tol=1e-12)
+            assert math.isclose(r.dead_units, float(zeros.all(dim=0).double().mean()), abs_tol=1e-12)
+    assert report.loss_kind == "projection" and report.n_classes is None
+
+
+def test_projection_gradient_is_the_seeded_projection():
+    model = _seeded(lambda: mlp(depth=2))
+    x, _ = _vectors()
+    a, b, c = (checkup.run(model, x, seed=s) for s in (3, 3, 4))
+    p = torch.randn(64, 10, generator=_gen(3))
+    assert math.isclose(a.layers[-1].grad_std, float(p.std()), rel_tol=1e-6)
+    assert a.loss == b.loss and a.loss != c.loss, "the projection is fixed by the seed alone"
+
+
+def test_dead_units_are_counted_per_channel_after_a_conv():
+    conv = nn.Conv2d(1, 4, 1)
+    with torch.no_grad():
+        conv.weight.fill_(1.0)
+        conv.bias.copy_(torch.tensor([-100.0, -100.0, 0.0, 0.0]))  # channels 0, 1 always off
+    x = torch.randn(8, 1, 5, 5, generator=_gen(2))
+    relu = checkup.run(nn.Sequential(conv, nn.ReLU()), x).layers[1]
+    assert relu.dead_units == 0.5, "2 of 4 channels are 0 everywhere; the rest are not"
+    out = torch.relu(conv(x)).detach()
+    assert math.isclose(relu.zero_fraction, float((out == 0).double().mean()))
+    assert relu.zero_fraction > 0.5, "positions of the live channels are zero too, not dead units"
+
+
+def test_saturated_fraction_is_the_stats_rule_on_the_preactivations():
+    model = _init(_seeded(lambda: mlp(depth=2, act=nn.Tanh)), std=0.5)
+    x, _ = _vectors()
+    report = checkup.run(model, x)
+    pre = model[0](x).detach().numpy()
+    assert report.layers[1].saturated == stats.saturated_fraction(pre, "tanh")
+    assert 0.05 < report.layers[1].saturated < 0.95, "the check needs a partly saturated layer"
+
+
+def test_in_place_relu_does_not_corrupt_the_recorded_gradient():
+    build = lambda inplace: _seeded(lambda: nn.Sequential(  # noqa: E731
+        nn.Linear(20, 32), nn.ReLU(inplace=inplace), nn.Linear(32, 10)))
+    x, y = _vectors()
+    plain, inplace = checkup.run(build(False), x, y), checkup.run(build(True), x, y)
+    for a, b in zip(plain.layers, inplace.layers, strict=True):
+        assert (a.std, a.grad_std, a.grad_data) == (b.std, b.grad_std, b.grad_data), a.name
+
+
+def test_a_module_called_twice_gets_two_rows_and_attention_is_one_leaf():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.act = nn.Linear(8, 8), nn.Tanh()
+
+        def forward(self, x):
+            return self.act(self.fc(self.act(self.fc(x))))
+
+    names = [r.name for r in checkup.run(_seeded(Twice), torch.randn(4, 8, generator=_gen())).layers]
+    assert names == ["fc", "act", "fc [2]", "act [2]"]
+    tokens, y = _tokens()
+    report = checkup.run(_seeded(Transformer), tokens, y)
+    kinds = {r.name: r.kind for r in report.layers}
+    assert kinds["block.self_attn"] == "MultiheadAttention"
+    assert not any("out_proj" in n for n in kinds), "out_proj is inside the attention leaf"
+    attn = next(r for r in report.layers if r.name == "block.self_attn")
+    assert (attn.fan_in, attn.fan_out, attn.scheme) == (32, 96, "xavier"), "torch: xavier_uniform_"
+
+
+# --- scheme names, initial loss ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fill,expected", [
+    (lambda w, g: nn.init.kaiming_normal_(w, generator=g), "he"),
+    (lambda w, g: nn.init.xavier_uniform_(w, generator=g), "xavier"),
+    (lambda w, g: nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=g), "pytorch_default"),
+    (lambda w, g: nn.init.kaiming_normal_(w, nonlinearity="linear", generator=g), "lecun"),
+    (lambda w, g: nn.init.normal_(w, 0, 0.5, generator=g), "none"),
+])
+def test_closest_scheme_names_what_torch_nn_init_drew(fill, expected):
+    w = torch.empty(300, 100)  # not square: Xavier differs from LeCun (by sqrt(2 * 100 / 400))
+    fill(w, _gen(4))
+    assert checkup.closest_scheme(w) == expected
+
+
+def test_closest_scheme_names_every_scheme_it_cannot_tell_apart():
+    w = nn.init.kaiming_normal_(torch.empty(200, 200), nonlinearity="linear", generator=_gen())
+    assert checkup.closest_scheme(w) == "xavier/lecun", "square: the two formulas coincide"
+    emb = nn.Embedding(100, 16)
+    assert checkup.closest_scheme(emb.weight, embedding=True) == "pytorch_default"
+    assert checkup.closest_scheme(emb.weight.detach() * 0.02, embedding=True) == "none"
+    assert checkup.closest_scheme(torch.zeros(10, 10)) == "none"
+
+
+def test_uniform_outputs_give_exactly_ln_c():
+    model = _seeded(lambda: mlp(depth=2))
+    nn.init.zeros_(model[-1].weight)
+    nn.init.zeros_(model[-1].bias)
+    x, y = _vectors()
+    for report in (checkup.run(model, x, y), checkup.run(model, x, y, nn.CrossEntropyLoss())):
+        assert report.loss_kind == "cross_entropy" and report.n_classes == 10
+        assert abs(report.loss - math.log(10)) < 1e-6 and report.expected_loss == math.log(10)
+    mse = checkup.run(model, x, torch.zeros(64, 10), nn.MSELoss())
+    assert mse.loss_kind == "custom" and mse.n_classes is None
+    assert not any(d.startswith("initial loss") for d in mse.diagnosis), "no ln C for a regression"
+
+
+def test_sequence_targets_put_the_classes_on_the_last_dim():
+    model = nn.Sequential(nn.Embedding(50, 7))
+    tokens, _ = _tokens()
+    report = checkup.run(model, tokens, tokens % 7)
+    ref = nn.functional.cross_entropy(model(tokens).reshape(-1, 7), (tokens % 7).reshape(-1))
+    assert report.n_classes == 7 and math.isclose(report.loss, float(ref.detach()), rel_tol=1e-6)
+
+
+# --- the model afterwards ---------------------------------------------------------------------
+
+_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
+               "_forward_hooks_with_kwargs", "_forward_pre_hooks_with_kwargs")
+
+
+def _hook_count(model):
+    return sum(len(getattr(m, d)) for m in model.modules() for d in _HOOK_DICTS)
+
+
+def _bn_net():
+    return _seeded(lambda: nn.Sequential(nn.Linear(20, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                                         nn.Dropout(0.5), nn.Linear(32, 10)))
+
+
+def test_the_model_comes_back_as_it_went_in():
+    model = _bn_net().eval()
+    model[0].train()
+    model[0].weight.grad = marker = torch.full_like(model[0].weight, 3.0)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    modes = [m.training for m in model.modules()]
+    rng = torch.get_rng_state()
+    x, y = _vectors()
+    a, b = checkup.run(model, x, y), checkup.run(model, x, y)
+    assert _hook_count(model) == 0
+    assert [m.training for m in model.modules()] == modes
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items()), "buffers restored"
+    assert model[0].weight.grad is marker and bool((marker == 3).all())
+    assert model[4].weight.grad is None
+    assert torch.equal(torch.get_rng_state(), rng), "no global random state consumed"
+    model[3] = nn.Identity()
+    assert a.loss == b.loss == checkup.run(model, x, y).loss, "dropout is off during the check"
+    bn = next(r for r in a.layers if r.kind == "BatchNorm1d")
+    assert abs(bn.std - 1) < 0.05, "BatchNorm ran on batch statistics, as in training"
+
+
+class _Noisy(nn.Module):
+    """A layer that draws from the global generator (as some users' models do)."""
+
+    def forward(self, x):
+        return x + 0.01 * torch.randn_like(x)
+
+
+def test_a_model_drawing_random_numbers_leaves_the_global_state_alone():
+    model = _seeded(lambda: nn.Sequential(nn.Linear(20, 8), _Noisy(), nn.Linear(8, 3)))
+    rng = torch.get_rng_state()
+    checkup.run(model, _vectors()[0])
+    assert torch.equal(torch.get_rng_state(), rng)
+
+
+class _Custom(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(20, 16)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.body(x)))
+
+
+_X = torch.zeros(4, 20)
+BAD_INPUT = [  # (model, args after it, what the message must say)
+    (lambda: [nn.Linear(2, 2)], (torch.zeros(4, 2),), "torch.nn.Module"),
+    (_bn_net, (torch.zeros(4, 19),), r"first layer \(Linear\) expects .*\(\.\.\., 20\)"),
+    (lambda: _seeded(cnn), (torch.zeros(4, 3, 16, 16),), r"expects .*\(N, 1, H, W\)"),
+    (lambda: nn.Sequential(nn.Embedding(5, 3)), (torch.zeros(4, 2),), r"integer indices in \[0, 5\)"),
+    (_bn_net, (torch.zeros(1, 20),), ">= 2 samples"),
+    (_Custom, (torch.zeros(4, 19),), r"layer 'body' \(Linear\) .*shape \(4, 19\).*\(\.\.\., 20\)"),
+    (_Custom, (_X, torch.zeros(4), lambda o, y: o.sum(1)), "scalar"),
+    (_Custom, (_X, torch.zeros(4)), "integer class labels"),
+    (_Custom, (_X, torch.tensor([0, 1, 2, 3])), r"\[0, 3\)"),
+    (_Custom, (_X, torch.zeros(4, 2, dtype=torch.long)), "shape"),
+]
+
+
+@pytest.mark.parametrize("build,args,match", BAD_INPUT)
+def test_bad_input_says_what_was_expected(build, args, match):
+    with pytest.raises(ValueError, match=match):
+        checkup.run(build(), *args)
+
+
+def test_no_hook_is_left_behind_after_an_error():
+    for model, x, y, loss_fn in ((_Custom(), torch.zeros(4, 19), None, None),
+                                 (_Custom(), torch.zeros(4, 20), None, lambda o: o),
+                                 (_bn_net(), torch.zeros(4, 20), torch.full((4,), 10), None)):
+        modes = [m.training for m in model.modules()]
+        with pytest.raises(ValueError):
+            checkup.run(model, x, y, loss_fn)
+        assert _hook_count(model) == 0
+        assert [m.training for m in model.modules()] == modes
+
+
+# --- table and plot ---------------------------------------------------------------------------
+
+
+def test_table_has_one_line_per_layer_and_the_findings():
+    report = checkup.run(*[BAD["mlp, std 0.01"][0]()], *_vectors())
+    lines = report.table().splitlines()
+    header, rows = lines[0], lines[1:1 + len(report.layers)]
+    assert header.split()[:3] == ["layer", "type", "fan_in"] and "grad:data" in header
+    assert [r.split()[0] for r in rows] == [r.name for r in report.layers]
+    assert all(d in report.table() for d in report.diagnosis)
+    assert "|h| > 0.99" in report.table(), "the saturation threshold is stated"
+    assert rows[2].rstrip().endswith("vanishing"), "flags close the row"
+
+
+def test_plot_draws_the_report_and_marks_flagged_layers():
+    report = checkup.run(BAD["mlp, std 0.01"][0](), *_vectors())
+    fig, ax = plots.new_figure()
+    art = plots.plot_checkup(ax, report)
+    np.testing.assert_allclose(art["forward"].get_ydata(), [r.std for r in report.layers])
+    np.testing.assert_allclose(art["grad"].get_ydata(), [r.grad_std for r in report.layers])
+    assert list(art["flagged"].get_xdata()) == report.flagged and report.flagged
+    assert ax.get_yscale() == "log" and "vanishing" in ax.get_title()
+    labels = ax.get_xticklabels()
+    assert [t.get_text() for t in labels] == [r.name for r in report.layers]
+    bad = [i for i, t in enumerate(labels) if t.get_color() == plots.COLORS["bad"]]
+    assert bad == report.flagged
+    dead = checkup.run(BAD["mlp, bias -5"][0](), *_vectors())
+    fig, ax = plots.new_figure()
+    y = plots.plot_checkup(ax, dead)["forward"].get_ydata()
+    zero = [i for i, r in enumerate(dead.layers) if r.std == 0]
+    assert zero and np.isnan(y[zero]).all(), "a std of 0 is left off the log axis"
