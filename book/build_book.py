@@ -2,13 +2,16 @@
 
 The book's sources are the repository's own files, as committed: the README (the landing
 page), the notebooks with their stored outputs (never executed) and docs/teaching.md. Sphinx
-wants them under one source folder with the root page at its top, so build/book-src/ holds
-symbolic links to them beside book/index.md. A relative link then resolves in the book as it
-does on disk and on GitHub, and the pages land at build/book/index.html,
-build/book/notebooks/NN_name.html and build/book/docs/teaching.html.
+wants them under one source folder with the root page at its top, so build/book-src/ gets a
+fresh copy of them beside book/index.md (a copy, not symbolic links: Sphinx resolves links, and
+would then read a relative link from the original's folder). A relative link resolves in the
+book as it does on disk and on GitHub, and the pages land at build/book/index.html,
+build/book/notebooks/NN_name.html and build/book/docs/teaching.html. Sphinx names problems in
+build/book-src/<path>: fix them in <path>.
 
 Sphinx runs with -W: a broken cross-reference or a missing page fails the build.
-`python book/build_book.py --cdn` uses a CDN copy of MathJax instead of the bundled one.
+`python book/build_book.py --cdn` builds build/book-cdn/, which loads MathJax from a CDN instead
+of the bundled copy (for a web host; build/book/ stays the offline book that is tested).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "book"
 SRC = ROOT / "build" / "book-src"
 OUT = ROOT / "build" / "book"
-DOCTREES = ROOT / "build" / "book-doctrees"  # Sphinx's cache, kept out of the served folder
+OUT_CDN = ROOT / "build" / "book-cdn"
 # build/book-src/<name> <- <repository path>; folders are copied whole (checkpoints left out)
 SOURCES = {"index.md": "book/index.md", "README.md": "README.md",
            "notebooks": "notebooks", "docs": "docs"}
@@ -49,7 +52,10 @@ def build(out: Path = OUT, cdn: bool = False, fresh: bool = False) -> int:
 
     if cdn:
         os.environ["BOOK_MATHJAX"] = "cdn"
-    args = ["-b", "html", "-c", str(CONF_DIR), "-d", str(DOCTREES), "-W", "--keep-going", "-q"]
+    else:
+        os.environ.pop("BOOK_MATHJAX", None)
+    doctrees = out.with_name(out.name + "-doctrees")  # Sphinx's cache, out of the served folder
+    args = ["-b", "html", "-c", str(CONF_DIR), "-d", str(doctrees), "-W", "--keep-going", "-q"]
     args += ["-E"] if fresh else []
     return build_main([*args, str(stage()), str(out)])
 
@@ -61,11 +67,13 @@ def pages_of(out: Path = OUT) -> list[Path]:
 
 def main(argv: list[str]) -> int:
     t0 = time.perf_counter()
-    status = build(cdn="--cdn" in argv, fresh="--fresh" in argv)
+    cdn = "--cdn" in argv
+    out = OUT_CDN if cdn else OUT
+    status = build(out, cdn=cdn, fresh="--fresh" in argv)
     if status == 0:
-        pages = pages_of(OUT)
-        print(f"book: {len(pages)} pages in {OUT.relative_to(ROOT)}/ "
-              f"({time.perf_counter() - t0:.1f} s); open {(OUT / 'index.html').relative_to(ROOT)}")
+        pages = pages_of(out)
+        print(f"book: {len(pages)} pages in {out.relative_to(ROOT)}/ "
+              f"({time.perf_counter() - t0:.1f} s); open {(out / 'index.html').relative_to(ROOT)}")
     return status
 
 

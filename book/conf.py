@@ -1,6 +1,6 @@
 """Sphinx configuration of the static book (`make book`, which runs book/build_book.py).
 
-The source folder is build/book-src/: links to the README, notebooks/ and docs/ beside
+The source folder is build/book-src/: a copy of the README, notebooks/ and docs/ beside
 book/index.md (see book/build_book.py). The notebooks are rendered with their stored outputs,
 never executed. BOOK_MATHJAX=cdn uses a CDN copy of MathJax instead of the bundled one.
 """
@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # initlab_book
 
 project = "initlab"
 author = "initlab contributors"
-copyright = "initlab contributors"  # noqa: A001 (Sphinx's name)
+copyright = "initlab contributors"
 root_doc = "index"  # book/index.md: the README, then the table of contents
 include_patterns = ["index.md", "notebooks/[0-9][0-9]_*.ipynb", "docs/teaching.md"]
 exclude_patterns = ["**/.ipynb_checkpoints"]
@@ -36,7 +36,6 @@ nb_execution_mode = "off"
 nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 nb_ipywidgets_js = {}  # no widget manager script (it would come from a CDN)
 nb_render_markdown_format = "myst"  # the cheat sheet's Markdown tables: links and $math$
-nb_output_stderr = "show"
 
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_dmath_double_inline = True  # $$...$$ inside a paragraph, as Jupyter renders it
