@@ -647,16 +647,20 @@ def _isometry_stack(weights: str, width: int, seed: int):
     return isometry.weight_stack(weights, width, ISOMETRY_MAX_DEPTH, seed)
 
 
-@functools.lru_cache(maxsize=2)
+ISOMETRY_BLOCK = 25
+"""The explorer composes Jacobians up to the depth rounded up to a multiple of this."""
+
+
+@functools.lru_cache(maxsize=4)
 def _isometry_jacobians(weights: str, activation: str, weight_scale: float, input_std: float,
-                        width: int, seed: int) -> list:
-    """J_1 .. J_100 for one setting, composed in one pass (cached: moving the depth slider then
-    costs one SVD)."""
+                        width: int, seed: int, upto: int) -> list:
+    """J_1 .. J_upto for one setting, composed in one pass (cached: moving the depth slider
+    within the block then costs one SVD; other controls recompute only up to the block)."""
     from helpers import isometry
 
     stack = _isometry_stack(weights, width, seed)
     x = isometry.input_vector(width, input_std, seed)
-    depths = tuple(range(1, ISOMETRY_MAX_DEPTH + 1))
+    depths = tuple(range(1, upto + 1))
     jacs = isometry.jacobian(stack, activation, x, weight_scale, depths)
     return [jacs[d] for d in depths]
 
@@ -707,8 +711,9 @@ def isometry_explorer(depth: int = 50, weights: str = "orthogonal", activation: 
 
     def render(v: dict) -> tuple[str, dict]:
         d, scale = int(v["depth"]), round(float(v["weight_scale"]), 4)
+        upto = min(ISOMETRY_MAX_DEPTH, -(-d // ISOMETRY_BLOCK) * ISOMETRY_BLOCK)
         jacs = _isometry_jacobians(v["weights"], v["activation"], scale,
-                                   round(float(v["input_std"]), 6), width, seed)
+                                   round(float(v["input_std"]), 6), width, seed, upto)
         s = isometry.svd_or_nan(jacs[d - 1])
         sp = isometry.spread(s)
         setting = f"{v['activation']}, {v['weights']}, σ_w = {scale:.2f}, depth {d}"
