@@ -58,6 +58,8 @@ class Explorer(w.VBox):
         self.readout = w.HTML()
         self.state: dict = {}
         self.png: bytes = b""
+        self.redraws = 0  # how many times update() has drawn (a preset must add exactly one)
+        self.last_draw = ""  # "full" (every artist) or "blit" (dynamic artists over the cached frame)
         box = w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap"))
         rows = [box, w.HBox(list(extras), layout=w.Layout(flex_flow="row wrap"))] if extras else [box]
         super().__init__([*rows, self.image, self.readout])
@@ -75,6 +77,7 @@ class Explorer(w.VBox):
         out = self._render(values)
         text, extra = out if isinstance(out, tuple) else (out, {})
         self.png = self._encode()
+        self.redraws += 1
         self.image.value = self.png
         self.readout.value = f"<b>{text}</b>" if text else ""
         self.state = {**values, **extra, "readout": text}
@@ -93,8 +96,10 @@ class Explorer(w.VBox):
         if self._background is None or self._background[0] != key:
             canvas.draw()
             self._background = (key, canvas.copy_from_bbox(self.fig.bbox))
+            self.last_draw = "full"
         else:
             canvas.restore_region(self._background[1])
+            self.last_draw = "blit"
         for artist in self._dynamic:
             self.fig.draw_artist(artist)
         buf = io.BytesIO()
@@ -107,9 +112,11 @@ class Explorer(w.VBox):
         dpi = self._dpi or mpl.rcParams["savefig.dpi"]
         dpi = self.fig.dpi if dpi == "figure" else dpi
         if dpi != self.fig.dpi or not isinstance(self.fig.canvas, FigureCanvasAgg):
+            self.last_draw = "full"
             return fig_to_png(self.fig, self._dpi)
         if self._dynamic:
             return self._blit()
+        self.last_draw = "full"
         buf = io.BytesIO()
         self.fig.canvas.print_png(buf)
         return buf.getvalue()
@@ -122,6 +129,12 @@ class Explorer(w.VBox):
         with self.hold():
             for name, value in values.items():
                 self.controls[name].value = value
+
+    def full_png(self) -> bytes:
+        """The current figure drawn from scratch, every artist, no cached frame: what a blitted
+        `.png` must equal pixel for pixel (the tests compare the two)."""
+        self._background = None
+        return self._encode()
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
@@ -344,9 +357,7 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
     explorer.presets = buttons
 
     def apply(name: str) -> None:
-        with explorer.hold():
-            for key, value in {"batchnorm": False, **PROPAGATION_PRESETS[name]}.items():
-                controls[key].value = value
+        explorer.set(**{"batchnorm": False, **PROPAGATION_PRESETS[name]})
 
     for name, button in buttons.items():
         button.on_click(lambda _b, name=name: apply(name))

@@ -153,10 +153,7 @@ def test_every_control_redraws_and_the_readout_is_the_spread(explorer):
 
 def test_relu_shows_lost_directions_and_orthogonal_tanh_does_not(explorer):
     e = explorer
-    with e.hold():
-        for name, value in dict(depth=10, weights="orthogonal", activation="relu", weight_scale=1.41,
-                                input_std=0.1).items():
-            e.controls[name].value = value
+    e.set(depth=10, weights="orthogonal", activation="relu", weight_scale=1.41, input_std=0.1)
     assert e.state["lost"] > 0.3 and e.state["at_floor"] and "at least" in e.state["readout"]
     e.controls["activation"].value = "tanh"
     e.controls["weight_scale"].value = 1.0
@@ -182,9 +179,6 @@ def test_blitted_frames_equal_a_full_redraw():
     for setting in [{"depth": 51}, {"weights": "gaussian"}, {"activation": "relu", "depth": 12},
                     {"weight_scale": 1.2}]:
         for e in (fast, full):
-            with e.hold():
-                for name, value in setting.items():
-                    e.controls[name].value = value
-        full._background = None  # force the slow path
-        a, b = _pixels(fast.png), _pixels(full._encode())
+            e.set(**setting)
+        a, b = _pixels(fast.png), _pixels(full.full_png())
         assert a.shape == b.shape and (a != b).sum() == 0, f"blit differs from a full draw at {setting}"

@@ -122,9 +122,7 @@ def test_explorer_controls_agree_with_stream_profile(explorer):
     e = explorer
     for b in residual.BRANCH_INITS:
         for ln in (False, True):
-            with e.hold():
-                e.controls["branch_init"].value = b
-                e.controls["layernorm"].value = ln
+            e.set(branch_init=b, layernorm=ln)
             st = residual.stream_profile(20, b, ln, width=32, batch=32)
             assert e.state["final_std"] == pytest.approx(st.forward_std[-1] / st.forward_std[0])
             assert e.state["grad_ratio"] == pytest.approx(st.grad_std[0] / st.grad_std[-1])
@@ -138,10 +136,7 @@ def test_explorer_controls_agree_with_stream_profile(explorer):
 
 def test_explorer_marks_an_overflow(explorer):
     e = explorer
-    with e.hold():
-        e.controls["branch_init"].value = "he"
-        e.controls["layernorm"].value = False
-        e.controls["depth"].value = 300
+    e.set(branch_init="he", layernorm=False, depth=300)
     k = e.state["overflow_block"]
     assert k is not None and f"overflows to inf at block {k}" in e.state["readout"]
     lines = [line for ax in e.fig.axes for line in ax.get_lines()
@@ -155,15 +150,11 @@ def test_explorer_reuses_measurements_and_its_frame(explorer):
     """Speed by construction: a revisited setting is not measured again, and a change that
     keeps the axes' ranges (scaled <-> zero) only blits the lines over the cached frame."""
     e = explorer
-    with e.hold():
-        e.controls["depth"].value = 20
-        e.controls["layernorm"].value = False
-        e.controls["branch_init"].value = "scaled"
+    e.set(depth=20, layernorm=False, branch_init="scaled")
     e.controls["branch_init"].value = "zero"
     misses = widgets._cached_stream.cache_info().misses
-    background = e._background
     before = e.png
     e.controls["branch_init"].value = "scaled"
     assert widgets._cached_stream.cache_info().misses == misses
-    assert e._background is background, "frame reused: only the dynamic artists were drawn"
+    assert e.last_draw == "blit", "frame reused: only the dynamic artists were drawn"
     assert e.png != before
