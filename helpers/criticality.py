@@ -16,6 +16,8 @@ import math
 import numpy as np
 import torch
 
+from helpers import validate
+
 __all__ = [
     "CRITICAL_ACTIVATIONS",
     "critical_weight_var",
@@ -28,8 +30,7 @@ CRITICAL_ACTIVATIONS: tuple[str, ...] = ("linear", "tanh", "relu")
 
 
 def _check(activation: str, sigma_w2: float) -> None:
-    if activation not in CRITICAL_ACTIVATIONS:
-        raise ValueError(f"activation must be one of {CRITICAL_ACTIVATIONS}, got {activation!r}")
+    validate.one_of("activation", activation, CRITICAL_ACTIVATIONS)
     if not (math.isfinite(sigma_w2) and sigma_w2 > 0):
         raise ValueError(f"sigma_w2 (= width * Var(W)) must be a finite number > 0, got {sigma_w2}")
 

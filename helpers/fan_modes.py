@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers import init, nets
+from helpers import init, nets, validate
 
 __all__ = ["FLOW_SCHEMES", "Flow", "flow", "norm_walk"]
 
@@ -55,10 +55,8 @@ def flow(
     fluctuates a lot around the expected std, so `repeats` nets (seeds seed, seed + 1, ...)
     are averaged geometrically. Introduced in notebooks/06_he_kaiming.ipynb.
     """
-    if scheme not in FLOW_SCHEMES:
-        raise ValueError(f"scheme must be one of {FLOW_SCHEMES}, got {scheme!r}")
-    if mode not in init.MODES:
-        raise ValueError(f"mode must be one of {init.MODES}, got {mode!r}")
+    validate.one_of("scheme", scheme, FLOW_SCHEMES)
+    validate.one_of("mode", mode, init.MODES)
     if batch < 2 or repeats < 1:
         raise ValueError(f"need batch >= 2 and repeats >= 1, got batch={batch}, repeats={repeats}")
     widths = [int(w) for w in widths]

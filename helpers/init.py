@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
+from helpers import validate
 from helpers.stats import uniform_bound
 
 __all__ = [
@@ -73,8 +74,7 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     sqrt(2 / (1 + slope^2)) for leaky_relu (slope = param, default 0.01), 3/4 for selu.
     Introduced in notebooks/05_xavier_glorot.ipynb.
     """
-    if nonlinearity not in NONLINEARITIES:
-        raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+    validate.one_of("nonlinearity", nonlinearity, NONLINEARITIES)
     if nonlinearity in _LINEAR_FAMILY or nonlinearity == "sigmoid":
         return 1.0
     if nonlinearity == "tanh":
@@ -90,8 +90,7 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    validate.one_of("mode", mode, MODES)
 
 
 def scheme_std(
@@ -115,8 +114,7 @@ def scheme_std(
     fan is fan_in or fan_out as `mode` says. lecun and pytorch_default have a fixed
     gain and take no nonlinearity. Introduced in notebooks/05_xavier_glorot.ipynb.
     """
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    validate.one_of("scheme", scheme, SCHEMES)
     _check_mode(mode)
     fan_in, fan_out = fans(shape)
     fan = fan_in if mode == "fan_in" else fan_out
@@ -169,10 +167,8 @@ def initialize_(
     with std from scheme_std. Pass a torch.Generator to keep experiments seeded.
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
-    if scheme not in INIT_SCHEMES:
-        raise ValueError(f"scheme must be one of {INIT_SCHEMES}, got {scheme!r}")
-    if distribution not in ("normal", "uniform"):
-        raise ValueError(f"distribution must be one of ('normal', 'uniform'), got {distribution!r}")
+    validate.one_of("scheme", scheme, INIT_SCHEMES)
+    validate.one_of("distribution", distribution, ("normal", "uniform"))
     if scheme == "fixed":
         if std is None or not math.isfinite(std) or std <= 0:
             raise ValueError(f"scheme 'fixed' needs a finite std > 0, got std={std}")

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from helpers import validate
+
 __all__ = [
     "ACTIVATIONS",
     "WEIGHTS",
@@ -54,14 +56,14 @@ def _slope(activation: str, h: torch.Tensor) -> torch.Tensor:
 
 def _check(activation: str | None = None, weights: str | None = None, depth: int | None = None,
            width: int | None = None, weight_scale: float | None = None) -> None:
-    if activation is not None and activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if weights is not None and weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
-    if depth is not None and not (isinstance(depth, int) and depth >= 1):
-        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
-    if width is not None and not (isinstance(width, int) and width >= 2):
-        raise ValueError(f"width must be an integer >= 2, got {width!r}")
+    if activation is not None:
+        validate.one_of("activation", activation, ACTIVATIONS)
+    if weights is not None:
+        validate.one_of("weights", weights, WEIGHTS)
+    if depth is not None:
+        validate.integer_in("depth", depth, 1)
+    if width is not None:
+        validate.integer_in("width", width, 2)
     if weight_scale is not None and not (math.isfinite(weight_scale) and weight_scale > 0):
         raise ValueError(f"weight_scale must be a finite number > 0, got {weight_scale!r}")
 

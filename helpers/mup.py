@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers import validate
 from helpers.train import Dataset, single_thread
 
 __all__ = [
@@ -69,12 +70,9 @@ class LayerRule:
 
 def _check(parametrisation: str, optimizer: str, width: int, base_width: int,
            activation: str = "tanh") -> None:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if parametrisation not in PARAMETRISATIONS:
-        raise ValueError(f"parametrisation must be one of {PARAMETRISATIONS}, got {parametrisation!r}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    validate.one_of("activation", activation, ACTIVATIONS)
+    validate.one_of("parametrisation", parametrisation, PARAMETRISATIONS)
+    validate.one_of("optimizer", optimizer, OPTIMIZERS)
     if not (isinstance(width, int) and isinstance(base_width, int) and width >= 1 and base_width >= 1):
         raise ValueError(f"width and base_width must be integers >= 1, got {width!r}, {base_width!r}")
 
@@ -96,8 +94,7 @@ def layer_rules(parametrisation: str, optimizer: str, width: int, *, d_in: int,
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
     _check(parametrisation, optimizer, width, base_width, activation)
-    if not (isinstance(d_in, int) and d_in >= 1):
-        raise ValueError(f"d_in must be an integer >= 1, got {d_in!r}")
+    validate.integer_in("d_in", d_in, 1)
     he_in, he_hidden = GAINS[activation] / math.sqrt(d_in), GAINS[activation] / math.sqrt(width)
     if parametrisation == "sp":
         return {"input": LayerRule(1.0, he_in, 1.0), "hidden": LayerRule(1.0, he_hidden, 1.0),
@@ -168,10 +165,8 @@ def build(parametrisation: str, width: int, *, d_in: int, d_out: int, optimizer:
     standard-normal draws of each layer, to skip drawing them again).
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
-    if not (isinstance(hidden_layers, int) and hidden_layers >= 0):
-        raise ValueError(f"hidden_layers must be an integer >= 0, got {hidden_layers!r}")
-    if not (isinstance(d_out, int) and d_out >= 1):
-        raise ValueError(f"d_out must be an integer >= 1, got {d_out!r}")
+    validate.integer_in("hidden_layers", hidden_layers, 0)
+    validate.integer_in("d_out", d_out, 1)
     rules = layer_rules(parametrisation, optimizer, width, d_in=d_in, base_width=base_width,
                         activation=activation)
     model = ScaledMLP(rules, d_in, width, d_out, hidden_layers, torch.Generator().manual_seed(seed),
@@ -185,8 +180,7 @@ def make_optimizer(model: ScaledMLP, lr: float, optimizer: str = "adam") -> torc
 
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    validate.one_of("optimizer", optimizer, OPTIMIZERS)
     if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     groups = [{"params": [w], "lr": lr * model.rules[kind].lr_scale}
@@ -323,8 +317,7 @@ def train_stacked(models: list[ScaledMLP], lrs: list[float], data: Dataset, *, s
     default betas and eps, written out here so one batched matmul serves every model).
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    validate.one_of("optimizer", optimizer, OPTIMIZERS)
     shapes = {tuple(tuple(w.shape) for w in m.weights) for m in models}
     if len(shapes) != 1 or len(lrs) != len(models):
         raise ValueError(f"need models of one shape and one lr each, got {len(shapes)} shapes, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from helpers import validate
 from helpers.init import INIT_SCHEMES, MODES, initialize_
 
 __all__ = ["ACTIVATIONS", "make_activation", "mlp"]
@@ -22,8 +23,7 @@ def make_activation(name: str, param: float | None = None) -> nn.Module:
 
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+    validate.one_of("activation", name, ACTIVATIONS)
     if name == "linear":
         return nn.Identity()
     if name == "sigmoid":
@@ -36,14 +36,11 @@ def make_activation(name: str, param: float | None = None) -> nn.Module:
 
 
 def _check_mlp_args(widths: list[int], activation: str, init: str, mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    validate.one_of("mode", mode, MODES)
     if len(widths) < 2 or any(not isinstance(w, int) or w < 1 for w in widths):
         raise ValueError(f"widths must list >= 2 integers >= 1 (input, ..., output), got {widths}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if init not in INIT_SCHEMES:
-        raise ValueError(f"init must be one of {INIT_SCHEMES}, got {init!r}")
+    validate.one_of("activation", activation, ACTIVATIONS)
+    validate.one_of("init", init, INIT_SCHEMES)
 
 
 def mlp(

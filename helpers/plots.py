@@ -15,6 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from helpers import validate
+
 __all__ = [
     "OKABE_ITO",
     "COLORS",
@@ -92,8 +94,7 @@ def use_style(variant: str = "default") -> None:
     Call once in each notebook's setup cell; "classroom" for a projector.
     Introduced in notebooks/00_start_here.ipynb.
     """
-    if variant not in STYLES:
-        raise ValueError(f"variant must be one of {tuple(STYLES)}, got {variant!r}")
+    validate.one_of("variant", variant, STYLES)
     mpl.rcParams.update(mpl.rcParamsDefault)
     mpl.rcParams.update(STYLES[variant])
     try:  # inline figures as PNG (SVG would differ on every run)
@@ -133,13 +134,12 @@ def shade_saturation(ax: Axes, activation: str, lo: float, hi: float) -> list:
 
     from helpers.stats import SATURATION
 
+    validate.one_of("activation", activation, ("tanh", "sigmoid"))
     if activation == "tanh":
         edge = math.atanh(SATURATION["tanh"])
-    elif activation == "sigmoid":
+    else:
         p = SATURATION["sigmoid"]
         edge = math.log((1 - p) / p)
-    else:
-        raise ValueError(f"activation must be one of ('tanh', 'sigmoid'), got {activation!r}")
     spans = [(lo, -edge), (edge, hi)]
     patches = [
         ax.axvspan(a, b, color=COLORS["saturated"], alpha=0.18, lw=0) for a, b in spans if a < b
@@ -856,8 +856,7 @@ def plot_residual_streams(ax: Axes, streams: dict, *, which: str = "forward",
     """
     import numpy as np
 
-    if which not in ("forward", "grad"):
-        raise ValueError(f"which must be one of ('forward', 'grad'), got {which!r}")
+    validate.one_of("which", which, ("forward", "grad"))
     for i, (label, st) in enumerate(streams.items()):
         color = OKABE_ITO[i % len(OKABE_ITO)]
         y = st.forward_std if which == "forward" else st.grad_std
@@ -1021,8 +1020,7 @@ def plot_spread_vs_depth(ax, depths, table: dict, *, field: str = "decades", cap
     """
     fields = {"decades": "decades from s_max to s_5%", "lost": "fraction of directions lost",
               "kept_decades": "decades, surviving directions only"}
-    if field not in fields:
-        raise ValueError(f"field must be one of {tuple(fields)}, got {field!r}")
+    validate.one_of("field", field, fields)
     colors = {"tanh": OKABE_ITO[0], "relu": OKABE_ITO[3], "linear": OKABE_ITO[2]}
     markers = {"tanh": "o", "relu": "s", "linear": "^"}
     for (act, weights), spreads in table.items():

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers import validate
 from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS, mlp
 from helpers.stats import SATURATION
@@ -98,10 +99,6 @@ class Propagation:
             return float(self.grad_std[0] / self.grad_std[-1])
 
 
-def _is_int(x: object) -> bool:
-    return isinstance(x, int | np.integer) and not isinstance(x, bool)
-
-
 def _is_number(x: object) -> bool:
     return isinstance(x, int | float | np.floating | np.integer) and not isinstance(x, bool)
 
@@ -116,14 +113,11 @@ def _check_range(name: str, r: tuple[float, float] | None) -> None:
 
 
 def _check_args(depth, width, activation, init, std, param, batch, bins) -> None:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if init not in INIT_SCHEMES:
-        raise ValueError(f"init must be one of {INIT_SCHEMES}, got {init!r}")
+    validate.one_of("activation", activation, ACTIVATIONS)
+    validate.one_of("init", init, INIT_SCHEMES)
     for name, value, least in (("depth", depth, 1), ("width", width, 1), ("batch", batch, 2),
                                ("bins", bins, 1)):
-        if not _is_int(value) or value < least:
-            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+        validate.integer_in(name, value, least)
     if init == "fixed":
         if std is None or not _is_number(std) or not math.isfinite(std) or std <= 0:
             raise ValueError(f"init 'fixed' needs a finite std > 0, got std={std!r}")

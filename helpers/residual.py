@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers import validate
 from helpers.train import Dataset, History, single_thread, tail_loss, train
 
 __all__ = [
@@ -48,8 +49,7 @@ BRANCH_INITS: tuple[str, ...] = ("he", "scaled", "zero")
 
 
 def _check(branch_init: str, depth: int, width: int) -> None:
-    if branch_init not in BRANCH_INITS:
-        raise ValueError(f"branch_init must be one of {BRANCH_INITS}, got {branch_init!r}")
+    validate.one_of("branch_init", branch_init, BRANCH_INITS)
     if not (isinstance(depth, int) and depth >= 1) or not (isinstance(width, int) and width >= 1):
         raise ValueError(f"need integers depth >= 1 and width >= 1, got depth={depth!r}, "
                          f"width={width!r}")
@@ -235,8 +235,7 @@ def stream_profile(depth: int, branch_init: str = "he", layernorm: bool = False,
     Introduced in notebooks/10_attention_residual.ipynb.
     """
     _check(branch_init, depth, width)
-    if not (isinstance(batch, int) and batch >= 2):
-        raise ValueError(f"batch must be an integer >= 2, got {batch!r}")
+    validate.integer_in("batch", batch, 2)
     net = residual_blocks(depth, width, branch_init, layernorm=layernorm, seed=seed)
     gen = torch.Generator().manual_seed(seed + 7)
     x = torch.randn(batch, width, generator=gen).requires_grad_()

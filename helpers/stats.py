@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from helpers import validate
+
 __all__ = [
     "uniform_mean",
     "uniform_second_moment",
@@ -131,8 +133,7 @@ def sample_weighted_sums(
     torch.nn.init.trunc_normal_ does); weight_std defaults to that of U(-1, 1) for
     "uniform" and 1 otherwise. Introduced in notebooks/02_sums_of_products.ipynb.
     """
-    if weight_dist not in _WEIGHT_DISTRIBUTIONS:
-        raise ValueError(f"weight_dist must be one of {_WEIGHT_DISTRIBUTIONS}, got {weight_dist!r}")
+    validate.one_of("weight_dist", weight_dist, _WEIGHT_DISTRIBUTIONS)
     if n < 1 or trials < 1:
         raise ValueError(f"n and trials must be >= 1, got n={n}, trials={trials}")
     if weight_std is not None and not (math.isfinite(weight_std) and weight_std > 0):
@@ -164,14 +165,13 @@ def saturated_fraction(preactivations: np.ndarray, activation: str = "tanh") -> 
     tanh: |tanh(a)| > 0.99 (|a| > 2.65); sigmoid: sigmoid(a) outside [0.01, 0.99]
     (|a| > 4.6). Introduced in notebooks/02_sums_of_products.ipynb.
     """
+    validate.one_of("activation", activation, tuple(SATURATION))
     a = np.asarray(preactivations, dtype=float)
     if activation == "tanh":
         return float(np.mean(np.abs(np.tanh(a)) > SATURATION["tanh"]))
-    if activation == "sigmoid":
-        s = 1.0 / (1.0 + np.exp(-np.clip(a, -500, 500)))
-        lo = SATURATION["sigmoid"]
-        return float(np.mean((s < lo) | (s > 1 - lo)))
-    raise ValueError(f"activation must be one of ('tanh', 'sigmoid'), got {activation!r}")
+    s = 1.0 / (1.0 + np.exp(-np.clip(a, -500, 500)))
+    lo = SATURATION["sigmoid"]
+    return float(np.mean((s < lo) | (s > 1 - lo)))
 
 
 def monte_carlo_error(

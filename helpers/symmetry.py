@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from helpers import nets, stats, train
+from helpers import nets, stats, train, validate
 
 __all__ = [
     "STARTS",
@@ -125,8 +125,7 @@ def nudge_(model: nn.Module, ulps: int = 1) -> nn.Module:
     The smallest difference the arithmetic can make between two clone units: what a
     rounding error would leave. Introduced in notebooks/03_constant_and_random_init.ipynb.
     """
-    if not isinstance(ulps, int) or ulps < 1:
-        raise ValueError(f"ulps must be an integer >= 1, got {ulps!r}")
+    validate.integer_in("ulps", ulps, 1)
     first = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
     if first is None:
         raise ValueError("model has no nn.Linear layer to nudge")
@@ -206,8 +205,7 @@ def symmetry_run(
     may round some units differently from others (see notebook 03, section 4).
     Introduced in notebooks/03_constant_and_random_init.ipynb.
     """
-    if start not in STARTS:
-        raise ValueError(f"start must be one of {STARTS}, got {start!r}")
+    validate.one_of("start", start, STARTS)
     if start in ("normal", "uniform") and not (math.isfinite(value) and value > 0):
         raise ValueError(f"start {start!r} needs value = std > 0, got {value}")
     if dtype not in (torch.float32, torch.float64):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from helpers import validate
 from helpers.progress import progress as progress_bar
 
 __all__ = [
@@ -292,8 +293,7 @@ def seed004_net(weight_init: str, seed: int = 0) -> nn.Sequential:
     0.45 and 0.52 here); "uniform_0.1" is nn.init.uniform_(w, -0.1, 0.1), as the article wrote.
     Introduced in notebooks/09_init_in_training.ipynb.
     """
-    if weight_init not in SEED004_INITS:
-        raise ValueError(f"weight_init must be one of {SEED004_INITS}, got {weight_init!r}")
+    validate.one_of("weight_init", weight_init, SEED004_INITS)
     from helpers.nets import mlp
 
     model = mlp([10, 20, 2], "relu", "pytorch_default", seed=seed)
@@ -472,8 +472,7 @@ def build_classifier(
     scheme is one of SWEEP_SCHEMES; "lsuv" runs lsuv_ on the first 256 training rows.
     Introduced in notebooks/09_init_in_training.ipynb.
     """
-    if scheme not in SWEEP_SCHEMES:
-        raise ValueError(f"scheme must be one of {SWEEP_SCHEMES}, got {scheme!r}")
+    validate.one_of("scheme", scheme, SWEEP_SCHEMES)
     if depth < 1 or width < 1:
         raise ValueError(f"need depth >= 1 and width >= 1, got depth={depth}, width={width}")
     from helpers.lsuv import lsuv_

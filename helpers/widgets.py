@@ -23,7 +23,7 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from helpers import plots, probe, residual, stats
+from helpers import plots, probe, residual, stats, validate
 from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS
 from helpers.plots import COLORS, fig_to_png, new_figure, shade_saturation
@@ -171,8 +171,7 @@ def monte_carlo_explorer(a: float = -1.0, b: float = 1.0, n: int = 1_000, seed: 
     a >= b is not an error here: the figure says so and waits for a valid interval.
     Introduced in notebooks/01_uniform_variance.ipynb.
     """
-    if n not in MC_SIZES:
-        raise ValueError(f"n must be one of {MC_SIZES}, got {n}")
+    validate.one_of("n", n, MC_SIZES)
     controls = {
         "a": w.FloatSlider(value=a, min=-3.0, max=3.0, step=0.1, description="a"),
         "b": w.FloatSlider(value=b, min=-3.0, max=3.0, step=0.1, description="b"),
@@ -235,10 +234,8 @@ def preactivation_explorer(n: int = 10_000, weight_std: float = 3 ** -0.5,
     The default weight std is that of U(-1, 1), seed 003's setup. Introduced in
     notebooks/02_sums_of_products.ipynb.
     """
-    if n not in SUM_SIZES:
-        raise ValueError(f"n must be one of {SUM_SIZES}, got {n}")
-    if activation not in stats.SATURATION:
-        raise ValueError(f"activation must be one of {tuple(stats.SATURATION)}, got {activation!r}")
+    validate.one_of("n", n, SUM_SIZES)
+    validate.one_of("activation", activation, stats.SATURATION)
     controls = {
         "n": w.SelectionSlider(options=SUM_SIZES, value=n, description="n inputs"),
         "weight_std": w.FloatLogSlider(value=weight_std, base=10, min=-3, max=0.5, step=0.05,
@@ -289,18 +286,13 @@ _cached_propagate = functools.lru_cache(maxsize=128)(probe.propagate)
 
 
 def _check_propagation_args(init, std, depth, activation, width, batch) -> None:
-    if init not in INIT_SCHEMES:
-        raise ValueError(f"init must be one of {INIT_SCHEMES}, got {init!r}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if width not in PROPAGATION_WIDTHS:
-        raise ValueError(f"width must be one of {PROPAGATION_WIDTHS}, got {width!r}")
-    if not (isinstance(depth, int) and 1 <= depth <= 50):
-        raise ValueError(f"depth must be an integer in 1..50, got {depth!r}")
+    validate.one_of("init", init, INIT_SCHEMES)
+    validate.one_of("activation", activation, ACTIVATIONS)
+    validate.one_of("width", width, PROPAGATION_WIDTHS)
+    validate.integer_in("depth", depth, 1, 50)
     if not (isinstance(std, int | float) and 1e-3 <= std <= 10):
         raise ValueError(f"std must be in [0.001, 10], got {std!r}")
-    if not (isinstance(batch, int) and batch >= 2):
-        raise ValueError(f"batch must be an integer >= 2, got {batch!r}")
+    validate.integer_in("batch", batch, 2)
 
 
 def _propagation_controls(init, std, depth, activation, width, batchnorm) -> dict:
@@ -524,8 +516,7 @@ def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 
         mean_field_profile,
     )
 
-    if activation not in CRITICAL_ACTIVATIONS:
-        raise ValueError(f"activation must be one of {CRITICAL_ACTIVATIONS}, got {activation!r}")
+    validate.one_of("activation", activation, CRITICAL_ACTIVATIONS)
     if not 0.25 <= sigma_w2 <= 8 or not 2 <= depth <= 50:
         raise ValueError(f"need 0.25 <= sigma_w2 <= 8 and 2 <= depth <= 50, got {sigma_w2}, {depth}")
     controls = {
@@ -609,10 +600,8 @@ def residual_explorer(depth: int = 50, branch_init: str = "he", layernorm: bool 
     std(x_0)) and "grad_ratio" (gradient std at the input / at the output).
     Introduced in notebooks/10_attention_residual.ipynb.
     """
-    if branch_init not in residual.BRANCH_INITS:
-        raise ValueError(f"branch_init must be one of {residual.BRANCH_INITS}, got {branch_init!r}")
-    if not (isinstance(depth, int) and 1 <= depth <= RESIDUAL_MAX_DEPTH):
-        raise ValueError(f"depth must be an integer in 1..{RESIDUAL_MAX_DEPTH}, got {depth!r}")
+    validate.one_of("branch_init", branch_init, residual.BRANCH_INITS)
+    validate.integer_in("depth", depth, 1, RESIDUAL_MAX_DEPTH)
     if not (isinstance(width, int) and width >= 2 and isinstance(batch, int) and batch >= 2):
         raise ValueError(f"width and batch must be integers >= 2, got {width!r}, {batch!r}")
     controls = {
@@ -679,18 +668,14 @@ def _isometry_jacobians(weights: str, activation: str, weight_scale: float, inpu
 def _check_isometry_args(depth, weights, activation, weight_scale, input_std, width) -> None:
     from helpers import isometry
 
-    if weights not in isometry.WEIGHTS:
-        raise ValueError(f"weights must be one of {isometry.WEIGHTS}, got {weights!r}")
-    if activation not in isometry.ACTIVATIONS:
-        raise ValueError(f"activation must be one of {isometry.ACTIVATIONS}, got {activation!r}")
-    if not (isinstance(depth, int) and 1 <= depth <= ISOMETRY_MAX_DEPTH):
-        raise ValueError(f"depth must be an integer in 1..{ISOMETRY_MAX_DEPTH}, got {depth!r}")
+    validate.one_of("weights", weights, isometry.WEIGHTS)
+    validate.one_of("activation", activation, isometry.ACTIVATIONS)
+    validate.integer_in("depth", depth, 1, ISOMETRY_MAX_DEPTH)
     if not (isinstance(weight_scale, int | float) and 0.5 <= weight_scale <= 2):
         raise ValueError(f"weight_scale must be in [0.5, 2], got {weight_scale!r}")
     if not (isinstance(input_std, int | float) and 0.01 <= input_std <= 3):
         raise ValueError(f"input_std must be in [0.01, 3], got {input_std!r}")
-    if not (isinstance(width, int) and 2 <= width <= 512):
-        raise ValueError(f"width must be an integer in 2..512, got {width!r}")
+    validate.integer_in("width", width, 2, 512)
 
 
 def isometry_explorer(depth: int = 50, weights: str = "orthogonal", activation: str = "tanh",

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers import validate
 from helpers.nets import make_activation
 from helpers.train import single_thread
 
@@ -87,8 +88,7 @@ def parse_fix(fix: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 def _check_run_args(steps: int, lr: float, momentum: float) -> None:
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    validate.integer_in("steps", steps, 1)
     if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     if not 0 <= momentum < 1:
@@ -310,8 +310,7 @@ def seed002_loss(w: np.ndarray | float, activation: str = "sigmoid") -> np.ndarr
 
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
-    if activation not in ("sigmoid", "tanh"):
-        raise ValueError(f"activation must be one of ('sigmoid', 'tanh'), got {activation!r}")
+    validate.one_of("activation", activation, ("sigmoid", "tanh"))
     act = torch.sigmoid if activation == "sigmoid" else torch.tanh
     w = torch.as_tensor(np.asarray(w, dtype=float)).unsqueeze(-1)
     x = torch.tensor(SEED002_X, dtype=torch.float64)
@@ -338,8 +337,7 @@ def curvature_autograd(w: float, activation: str = "sigmoid") -> float:
     The check on curvature_closed_form; with activation="tanh", the curvature of the tanh
     variant (notebook 08). Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
-    if activation not in ("sigmoid", "tanh"):
-        raise ValueError(f"activation must be one of ('sigmoid', 'tanh'), got {activation!r}")
+    validate.one_of("activation", activation, ("sigmoid", "tanh"))
     act = torch.sigmoid if activation == "sigmoid" else torch.tanh
     wt = torch.tensor(float(w), dtype=torch.float64, requires_grad=True)
     x = torch.tensor(SEED002_X, dtype=torch.float64)
@@ -470,8 +468,7 @@ def make_inputs(activation: str = "sigmoid", *, centring: float = 0.0, batchnorm
     changes (c = 1: centred). batchnorm passes them through nn.BatchNorm1d(2) in training
     mode (mean 0, variance 1 over the data). Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
-    if activation not in INPUT_ACTIVATIONS:
-        raise ValueError(f"activation must be one of {INPUT_ACTIVATIONS}, got {activation!r}")
+    validate.one_of("activation", activation, INPUT_ACTIVATIONS)
     if not 0.0 <= centring <= 1.0:
         raise ValueError(f"centring must be in [0, 1], got {centring!r}")
     if not (spread > 0 and n >= 2):

@@ -129,7 +129,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--only", default="", help="comma-separated perturbations (default: all but kernels=avx2)")
+    parser.add_argument("--only", default="",
+                        help="comma-separated perturbations (default: all but kernels=avx2)")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(str(p) for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(DEFAULT)
