@@ -38,6 +38,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM, CHROMIUM_FLAGS, require
 
 # The Sphinx extensions' own deprecation notices (raised while the book builds) are not ours.
 pytestmark = [pytest.mark.book, pytest.mark.filterwarnings("ignore::DeprecationWarning"),
@@ -45,11 +46,6 @@ pytestmark = [pytest.mark.book, pytest.mark.filterwarnings("ignore::DeprecationW
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book"))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -82,12 +78,6 @@ def _expected_pages() -> list[dict]:
 
 
 PAGES = _expected_pages()
-
-
-def _require(reason: str) -> None:
-    if os.environ.get("INITLAB_BROWSER_REQUIRED") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 # --- the checks: plain functions of what a page reported ---------------------------------------
@@ -234,7 +224,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def book():
     """The freshly built book (book/build_book.py, as `make book` runs it): its output folder."""
     if importlib.util.find_spec("sphinx") is None or importlib.util.find_spec("myst_nb") is None:
-        _require("Sphinx or myst-nb missing: run `make book-deps`")
+        require("Sphinx or myst-nb missing: run `make book-deps`")
     import build_book as book_build
 
     t0 = time.perf_counter()
@@ -261,20 +251,13 @@ def server(book):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(playwright):
     """Debian's chromium driven by playwright (headless)."""
-    if not Path(CHROMIUM).exists():
-        _require(f"{CHROMIUM} missing: run `make browser-deps`")
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _require("playwright missing: run `make browser-deps`")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        yield chromium
+    finally:
+        chromium.close()
 
 
 class Reader:

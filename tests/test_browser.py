@@ -33,18 +33,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-# The flags known to work on a machine with only loopback (no background connections).
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 # A call of a builder in helpers.widgets (not ipywidgets.__version__ and the like).
 BUILDER_CALL = re.compile(r"(?<![\w.])widgets\.(\w+)\(")
 MOVES = 12  # slider moves timed per notebook (the median of >= 10 is reported)
@@ -69,12 +64,6 @@ def widget_builders(path: Path) -> list[str]:
 WIDGET_NOTEBOOKS = [
     p for p in sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")) if widget_builders(p)
 ]
-
-
-def _require(reason: str) -> None:
-    if os.environ.get("INITLAB_BROWSER_REQUIRED") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -158,23 +147,16 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser_context(tmp_path_factory):
+def browser_context(playwright, tmp_path_factory):
     """Debian's chromium driven by playwright, with a fresh profile."""
-    if not Path(CHROMIUM).exists():
-        _require(f"{CHROMIUM} missing: run `make browser-deps`")
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
+        headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(60_000)
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _require("playwright missing: run `make browser-deps`")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
-            headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(60_000)
-        try:
-            yield context
-        finally:
-            context.close()
+        yield context
+    finally:
+        context.close()
 
 
 # JavaScript run in the page. The notebook panel is the shell's current widget.
