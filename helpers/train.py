@@ -26,11 +26,11 @@ __all__ = [
     "train_side_by_side",
     "single_thread",
     "make_clusters",
-    "SEED004_INITS",
-    "seed004_net",
+    "ARTICLE004_INITS",
+    "article004_net",
     "train_stacked",
     "PairedCurves",
-    "seed004_curves",
+    "article004_curves",
     "PairedDifference",
     "paired_difference",
     "SWEEP_SCHEMES",
@@ -282,18 +282,18 @@ def make_clusters(
     return Dataset(d.x_train, d.y_train % n_classes, d.x_test, d.y_test % n_classes)
 
 
-SEED004_INITS: tuple[str, ...] = ("xavier_uniform", "uniform_0.1")
+ARTICLE004_INITS: tuple[str, ...] = ("xavier_uniform", "uniform_0.1")
 """Seed 004's two weight inits: torch's xavier_uniform_ and uniform_(-0.1, 0.1)."""
 
 
-def seed004_net(weight_init: str, seed: int = 0) -> nn.Sequential:
+def article004_net(weight_init: str, seed: int = 0) -> nn.Sequential:
     """Seed 004's 10-20-2 ReLU net: nn.Linear's own bias init, weights re-drawn by `weight_init`.
 
     "xavier_uniform" is nn.init.xavier_uniform_ (bound sqrt(6 / (fan_in + fan_out)),
     0.45 and 0.52 here); "uniform_0.1" is nn.init.uniform_(w, -0.1, 0.1), as the article wrote.
     Introduced in notebooks/09_init_in_training.ipynb.
     """
-    validate.one_of("weight_init", weight_init, SEED004_INITS)
+    validate.one_of("weight_init", weight_init, ARTICLE004_INITS)
     from helpers.nets import mlp
 
     model = mlp([10, 20, 2], "relu", "pytorch_default", seed=seed)
@@ -390,7 +390,7 @@ class PairedCurves:
         return self.accuracy[init][:, self.steps.index(step)]
 
 
-def seed004_curves(
+def article004_curves(
     data: Dataset,
     seeds: range | list[int],
     *,
@@ -398,7 +398,7 @@ def seed004_curves(
     lr: float = 0.05,
     momentum: float = 0.9,
 ) -> PairedCurves:
-    """Test accuracy of seed004_net under both inits, per seed, at each checkpoint.
+    """Test accuracy of article004_net under both inits, per seed, at each checkpoint.
 
     One seed fixes a run's biases and its minibatch order, shared by both inits, so
     runs pair up: compare them with paired_difference. Introduced in
@@ -408,10 +408,10 @@ def seed004_curves(
         raise ValueError(f"seed 004's net needs 10 features and 2 classes, got "
                          f"{data.n_features} and {data.n_classes}")
     seeds = list(seeds)
-    models = [seed004_net(name, s) for name in SEED004_INITS for s in seeds]
-    acc = train_stacked(models, data, seeds * len(SEED004_INITS), checkpoints=tuple(checkpoints),
+    models = [article004_net(name, s) for name in ARTICLE004_INITS for s in seeds]
+    acc = train_stacked(models, data, seeds * len(ARTICLE004_INITS), checkpoints=tuple(checkpoints),
                         lr=lr, momentum=momentum)
-    per_init = dict(zip(SEED004_INITS, acc.split(len(seeds)), strict=True))
+    per_init = dict(zip(ARTICLE004_INITS, acc.split(len(seeds)), strict=True))
     return PairedCurves(tuple(checkpoints), tuple(seeds), per_init)
 
 

@@ -459,7 +459,7 @@ def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float 
                                description="lr", readout_format=".3f"),
     }
     fig, (ax, ax_loss) = new_figure(1, 2, figsize=(9.0, 3.6))
-    base = zigzag.run_seed002(steps=steps, seed=seed)
+    base = zigzag.run_article002(steps=steps, seed=seed)
     colors = {"no fix, lr 1": COLORS["neutral"], "chosen": COLORS["measured"]}
     lines = plot_weight_path(ax, {"no fix, lr 1": base.weights, "chosen": base.weights},
                              colors=colors)
@@ -469,7 +469,7 @@ def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float 
     def render(v: dict) -> str:
         fix = [name for name in ("batchnorm", "tanh") if v[name]]
         fix += ["momentum"] if v["momentum"] > 0 else []
-        r = zigzag.run_seed002(fix, steps=steps, lr=v["lr"], seed=seed,
+        r = zigzag.run_article002(fix, steps=steps, lr=v["lr"], seed=seed,
                                momentum=v["momentum"] or zigzag.MOMENTUM)
         steps_axis = np.arange(1, steps + 1)
         lines["chosen"].set_data(steps_axis, r.weights)

@@ -29,29 +29,29 @@ from helpers.nets import make_activation
 from helpers.train import single_thread
 
 __all__ = [
-    "SEED002_X",
-    "SEED002_Y",
+    "ARTICLE002_X",
+    "ARTICLE002_Y",
     "FIXES",
     "MOMENTUM",
     "INPUT_ACTIVATIONS",
     "W0",
     "W_STAR",
     "parse_fix",
-    "seed002_initial_weight",
-    "seed002_model",
-    "Seed002Run",
-    "run_seed002",
-    "Seed002Runs",
-    "run_seed002_from",
-    "run_seed002_many",
+    "article002_initial_weight",
+    "article002_model",
+    "Article002Run",
+    "run_article002",
+    "Article002Runs",
+    "run_article002_from",
+    "run_article002_many",
     "direction_flips",
-    "seed002_loss",
+    "article002_loss",
     "curvature_closed_form",
     "curvature_autograd",
-    "seed002_minimum",
+    "article002_minimum",
     "critical_lr",
-    "seed002_loss_at",
-    "seed002_best_affine_loss",
+    "article002_loss_at",
+    "article002_best_affine_loss",
     "Inputs",
     "make_inputs",
     "Trajectory",
@@ -61,8 +61,8 @@ __all__ = [
     "run_neuron",
 ]
 
-SEED002_X: tuple[float, ...] = (10.0, 2.0, 11.0, 21.0)
-SEED002_Y: tuple[float, ...] = (0.9, 0.2, 0.92, 0.987)
+ARTICLE002_X: tuple[float, ...] = (10.0, 2.0, 11.0, 21.0)
+ARTICLE002_Y: tuple[float, ...] = (0.9, 0.2, 0.92, 0.987)
 """Seed 002's four training points (x, y), exactly as the article has them."""
 
 FIXES: tuple[str, ...] = ("batchnorm", "momentum", "tanh")
@@ -95,7 +95,7 @@ def _check_run_args(steps: int, lr: float, momentum: float) -> None:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
 
 
-def seed002_initial_weight(seed: int = 0) -> float:
+def article002_initial_weight(seed: int = 0) -> float:
     """The weight nn.Linear(1, 1, bias=False) starts from after torch.manual_seed(seed).
 
     nn.Linear's default init is kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(fan_in),
@@ -110,7 +110,7 @@ def seed002_initial_weight(seed: int = 0) -> float:
     return float(weight)
 
 
-def seed002_model(fix: str | Sequence[str] | None = None, seed: int = 0) -> nn.Sequential:
+def article002_model(fix: str | Sequence[str] | None = None, seed: int = 0) -> nn.Sequential:
     """Seed 002's model: Linear(1, 1, bias=False) [-> BatchNorm1d(1)] -> Sigmoid (or Tanh).
 
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
@@ -118,7 +118,7 @@ def seed002_model(fix: str | Sequence[str] | None = None, seed: int = 0) -> nn.S
     fixes = parse_fix(fix)
     linear = nn.Linear(1, 1, bias=False)
     with torch.no_grad():
-        linear.weight.fill_(seed002_initial_weight(seed))
+        linear.weight.fill_(article002_initial_weight(seed))
     layers: list[nn.Module] = [linear]
     if "batchnorm" in fixes:
         layers.append(nn.BatchNorm1d(1))
@@ -140,7 +140,7 @@ def direction_flips(path: np.ndarray, tol: float = FLIP_TOL) -> int:
 
 
 @dataclass(frozen=True)
-class Seed002Run:
+class Article002Run:
     """One training run of seed 002's model: the weight and loss after each step."""
 
     weights: np.ndarray
@@ -166,8 +166,8 @@ class Seed002Run:
         return float(tail.max() - tail.min())
 
 
-def run_seed002(fix: str | Sequence[str] | None = None, *, steps: int = 100, lr: float = 1.0,
-                seed: int = 0, momentum: float = MOMENTUM) -> Seed002Run:
+def run_article002(fix: str | Sequence[str] | None = None, *, steps: int = 100, lr: float = 1.0,
+                seed: int = 0, momentum: float = MOMENTUM) -> Article002Run:
     """Seed 002's experiment exactly: X = [10, 2, 11, 21], Y = [0.9, 0.2, 0.92, 0.987],
     MSE, torch.optim.SGD on the whole batch, float32.
 
@@ -178,9 +178,9 @@ def run_seed002(fix: str | Sequence[str] | None = None, *, steps: int = 100, lr:
     """
     fixes = parse_fix(fix)
     _check_run_args(steps, lr, momentum)
-    model = seed002_model(fixes, seed)
-    x = torch.tensor(SEED002_X).unsqueeze(1)
-    y = torch.tensor(SEED002_Y).unsqueeze(1)
+    model = article002_model(fixes, seed)
+    x = torch.tensor(ARTICLE002_X).unsqueeze(1)
+    y = torch.tensor(ARTICLE002_Y).unsqueeze(1)
     beta = momentum if "momentum" in fixes else 0.0
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=beta)
     weights, losses = np.empty(steps), np.empty(steps)
@@ -192,12 +192,12 @@ def run_seed002(fix: str | Sequence[str] | None = None, *, steps: int = 100, lr:
             weights[t] = model[0].weight.item()
             with torch.no_grad():
                 losses[t] = float((model(x) - y).pow(2).mean())
-    return Seed002Run(weights, losses, direction_flips(weights), seed002_initial_weight(seed),
+    return Article002Run(weights, losses, direction_flips(weights), article002_initial_weight(seed),
                       fixes, lr, beta)
 
 
 @dataclass(frozen=True)
-class Seed002Runs:
+class Article002Runs:
     """Seed 002's experiment from many starts at once: weights and losses are (steps, runs)."""
 
     initial_weights: np.ndarray
@@ -215,11 +215,11 @@ class Seed002Runs:
     def final_losses(self) -> np.ndarray:
         return self.losses[-1]
 
-    def first(self, steps: int) -> Seed002Runs:
+    def first(self, steps: int) -> Article002Runs:
         """The same runs cut after `steps` steps (a shorter run is a prefix of a longer one)."""
         return replace(self, weights=self.weights[:steps], losses=self.losses[:steps])
 
-    def subset(self, which: np.ndarray) -> Seed002Runs:
+    def subset(self, which: np.ndarray) -> Article002Runs:
         """The runs selected by a boolean mask or index array over runs."""
         return replace(self, initial_weights=self.initial_weights[which],
                        weights=self.weights[:, which], losses=self.losses[:, which],
@@ -238,14 +238,14 @@ class Seed002Runs:
         return np.array([direction_flips(tail[:, k]) for k in range(tail.shape[1])])
 
     def late_swing(self, last: int = 20) -> np.ndarray:
-        """max - min of each run's last `last` weights (Seed002Run.late_swing, per run)."""
+        """max - min of each run's last `last` weights (Article002Run.late_swing, per run)."""
         tail = self.weights[-last:]
         return tail.max(0) - tail.min(0)
 
 
-def run_seed002_from(starts: Sequence[float], fix: str | Sequence[str] | None = None, *,
+def run_article002_from(starts: Sequence[float], fix: str | Sequence[str] | None = None, *,
                      steps: int = 100, lr: float | Sequence[float] = 1.0,
-                     momentum: float = MOMENTUM) -> Seed002Runs:
+                     momentum: float = MOMENTUM) -> Article002Runs:
     """Seed 002's experiment from each weight in `starts`, as one batch of independent models.
 
     lr is one learning rate for all runs or one per start. The step is torch.optim.SGD's
@@ -253,7 +253,7 @@ def run_seed002_from(starts: Sequence[float], fix: str | Sequence[str] | None = 
     over each model's own four points, as BatchNorm1d does in training. One batched float32
     computation is ~50x faster than separate runs and agrees with run_seed002 up to float32
     rounding. Where a run is chaotic (lr = 1 in the valley) those differences grow, so single
-    late weights differ from run_seed002's while the band they stay in does not.
+    late weights differ from run_article002's while the band they stay in does not.
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
     fixes = parse_fix(fix)
@@ -263,7 +263,7 @@ def run_seed002_from(starts: Sequence[float], fix: str | Sequence[str] | None = 
         raise ValueError("starts must list at least one finite weight")
     for value in np.unique(lrs):
         _check_run_args(steps, float(value), momentum)
-    x, y = torch.tensor(SEED002_X), torch.tensor(SEED002_Y)
+    x, y = torch.tensor(ARTICLE002_X), torch.tensor(ARTICLE002_Y)
     params = [torch.tensor(w0, dtype=torch.float32).unsqueeze(1).requires_grad_()]
     if "batchnorm" in fixes:  # BatchNorm1d(1)'s scale and shift, one pair per model
         params += [torch.ones(len(w0), 1, requires_grad=True),
@@ -290,22 +290,22 @@ def run_seed002_from(starts: Sequence[float], fix: str | Sequence[str] | None = 
                     p.sub_(lr_t * v)
                 weights[t] = params[0][:, 0].numpy()
                 out[t] = losses().numpy()
-    return Seed002Runs(w0, weights, out, fixes, lrs, beta)
+    return Article002Runs(w0, weights, out, fixes, lrs, beta)
 
 
-def run_seed002_many(seeds: Sequence[int], fix: str | Sequence[str] | None = None, *,
+def run_article002_many(seeds: Sequence[int], fix: str | Sequence[str] | None = None, *,
                      steps: int = 100, lr: float | Sequence[float] = 1.0,
-                     momentum: float = MOMENTUM) -> Seed002Runs:
+                     momentum: float = MOMENTUM) -> Article002Runs:
     """run_seed002 for every seed in `seeds` at once: each start is the weight nn.Linear
-    draws under torch.manual_seed(seed), a draw of U(-1, 1). See run_seed002_from.
+    draws under torch.manual_seed(seed), a draw of U(-1, 1). See run_article002_from.
 
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
-    return run_seed002_from([seed002_initial_weight(int(s)) for s in seeds], fix, steps=steps,
+    return run_article002_from([article002_initial_weight(int(s)) for s in seeds], fix, steps=steps,
                             lr=lr, momentum=momentum)
 
 
-def seed002_loss(w: np.ndarray | float, activation: str = "sigmoid") -> np.ndarray:
+def article002_loss(w: np.ndarray | float, activation: str = "sigmoid") -> np.ndarray:
     """L(w) = mean_i (act(w x_i) - y_i)^2 of seed 002's data, for an array of weights (float64).
 
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
@@ -313,8 +313,8 @@ def seed002_loss(w: np.ndarray | float, activation: str = "sigmoid") -> np.ndarr
     validate.one_of("activation", activation, ("sigmoid", "tanh"))
     act = torch.sigmoid if activation == "sigmoid" else torch.tanh
     w = torch.as_tensor(np.asarray(w, dtype=float)).unsqueeze(-1)
-    x = torch.tensor(SEED002_X, dtype=torch.float64)
-    y = torch.tensor(SEED002_Y, dtype=torch.float64)
+    x = torch.tensor(ARTICLE002_X, dtype=torch.float64)
+    y = torch.tensor(ARTICLE002_Y, dtype=torch.float64)
     return (act(w * x) - y).pow(2).mean(-1).numpy()
 
 
@@ -325,7 +325,7 @@ def curvature_closed_form(w: np.ndarray | float) -> np.ndarray:
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
     w = np.asarray(w, dtype=float)[..., None]
-    x, y = np.array(SEED002_X), np.array(SEED002_Y)
+    x, y = np.array(ARTICLE002_X), np.array(ARTICLE002_Y)
     s = 1 / (1 + np.exp(-w * x))
     ds = s * (1 - s)
     return np.mean(2 * x**2 * (ds**2 + (s - y) * ds * (1 - 2 * s)), axis=-1)
@@ -340,22 +340,22 @@ def curvature_autograd(w: float, activation: str = "sigmoid") -> float:
     validate.one_of("activation", activation, ("sigmoid", "tanh"))
     act = torch.sigmoid if activation == "sigmoid" else torch.tanh
     wt = torch.tensor(float(w), dtype=torch.float64, requires_grad=True)
-    x = torch.tensor(SEED002_X, dtype=torch.float64)
-    y = torch.tensor(SEED002_Y, dtype=torch.float64)
+    x = torch.tensor(ARTICLE002_X, dtype=torch.float64)
+    y = torch.tensor(ARTICLE002_Y, dtype=torch.float64)
     loss = (act(wt * x) - y).pow(2).mean()
     (grad,) = torch.autograd.grad(loss, wt, create_graph=True)
     (second,) = torch.autograd.grad(grad, wt)
     return float(second)
 
 
-def seed002_minimum(activation: str = "sigmoid") -> tuple[float, float, float]:
+def article002_minimum(activation: str = "sigmoid") -> tuple[float, float, float]:
     """(w*, L(w*), L''(w*)) of seed 002's loss: grid search, then Newton steps.
 
     activation="tanh" gives the minimum of the tanh variant (notebook 08).
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
     grid = np.linspace(-1.0, 3.0, 4001)
-    w = float(grid[np.argmin(seed002_loss(grid, activation))])
+    w = float(grid[np.argmin(article002_loss(grid, activation))])
     act = torch.sigmoid if activation == "sigmoid" else torch.tanh
 
     def curvature(v: float) -> float:
@@ -365,11 +365,11 @@ def seed002_minimum(activation: str = "sigmoid") -> tuple[float, float, float]:
 
     for _ in range(20):
         wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
-        x = torch.tensor(SEED002_X, dtype=torch.float64)
-        loss = (act(wt * x) - torch.tensor(SEED002_Y, dtype=torch.float64)).pow(2).mean()
+        x = torch.tensor(ARTICLE002_X, dtype=torch.float64)
+        loss = (act(wt * x) - torch.tensor(ARTICLE002_Y, dtype=torch.float64)).pow(2).mean()
         (grad,) = torch.autograd.grad(loss, wt)
         w -= float(grad) / curvature(w)
-    return w, float(seed002_loss(w, activation)), curvature(w)
+    return w, float(article002_loss(w, activation)), curvature(w)
 
 
 def critical_lr(curvature: float) -> float:
@@ -384,21 +384,21 @@ def critical_lr(curvature: float) -> float:
     return 2.0 / curvature
 
 
-def seed002_loss_at(weight: float, fix: str | Sequence[str] | None = None) -> float:
+def article002_loss_at(weight: float, fix: str | Sequence[str] | None = None) -> float:
     """Seed 002's loss with the first layer's weight set to `weight`, everything else at init.
 
     With "batchnorm" the layer's output is normalised over the batch, so any weight of the same
     sign gives (almost) the same loss: BatchNorm makes the loss blind to the weight's scale.
     Introduced in notebooks/08_fixes.ipynb.
     """
-    model = seed002_model(fix)
+    model = article002_model(fix)
     with torch.no_grad():
         model[0].weight.fill_(weight)
-        x = torch.tensor(SEED002_X).unsqueeze(1)
-        return float((model(x) - torch.tensor(SEED002_Y).unsqueeze(1)).pow(2).mean())
+        x = torch.tensor(ARTICLE002_X).unsqueeze(1)
+        return float((model(x) - torch.tensor(ARTICLE002_Y).unsqueeze(1)).pow(2).mean())
 
 
-def seed002_best_affine_loss(steps: int = 200) -> tuple[float, float, float]:
+def article002_best_affine_loss(steps: int = 200) -> tuple[float, float, float]:
     """(a, b, loss): the best fit sigmoid(a x + b) of seed 002's data, by L-BFGS in float64.
 
     BatchNorm followed by its learnable scale and shift turns w x into gamma (w x - mean) / std
@@ -406,8 +406,8 @@ def seed002_best_affine_loss(steps: int = 200) -> tuple[float, float, float]:
     loss that model can reach. Introduced in notebooks/08_fixes.ipynb.
     """
     params = torch.zeros(2, dtype=torch.float64, requires_grad=True)
-    x = torch.tensor(SEED002_X, dtype=torch.float64)
-    y = torch.tensor(SEED002_Y, dtype=torch.float64)
+    x = torch.tensor(ARTICLE002_X, dtype=torch.float64)
+    y = torch.tensor(ARTICLE002_Y, dtype=torch.float64)
     opt = torch.optim.LBFGS([params], max_iter=steps, tolerance_grad=1e-12,
                             tolerance_change=1e-15, line_search_fn="strong_wolfe")
 

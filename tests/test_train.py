@@ -28,15 +28,15 @@ def test_make_clusters_labels_scattered_clusters():
         train.make_clusters(clusters_per_class=0)
 
 
-def test_seed004_nets_draw_what_the_article_wrote():
+def test_article004_nets_draw_what_the_article_wrote():
     """xavier_uniform_: bound sqrt(6 / (10 + 20)); uniform_0.1: bound 0.1; same bias init."""
-    xav, uni = train.seed004_net("xavier_uniform", 3), train.seed004_net("uniform_0.1", 3)
+    xav, uni = train.article004_net("xavier_uniform", 3), train.article004_net("uniform_0.1", 3)
     assert xav[0].weight.abs().max() <= math.sqrt(6 / 30) and xav[0].weight.abs().max() > 0.4
     assert xav[2].weight.abs().max() <= math.sqrt(6 / 22)
     assert uni[0].weight.abs().max() <= 0.1 and uni[0].weight.abs().max() > 0.09
     assert torch.equal(xav[0].bias, uni[0].bias), "only the weights differ, as in the article"
     with pytest.raises(ValueError, match="xavier_uniform"):
-        train.seed004_net("glorot")
+        train.article004_net("glorot")
 
 
 CLUSTERS = train.make_clusters(400, 10, 2, seed=0)
@@ -48,20 +48,20 @@ def test_train_stacked_matches_one_train_call_per_run():
     Only float rounding differs, so each run's test accuracy agrees within one test example.
     A run paired with the wrong minibatches or the wrong gradient would miss by far more.
     """
-    runs = [(name, s) for name in train.SEED004_INITS for s in (0, 1, 2)]
-    models = [train.seed004_net(name, s) for name, s in runs]
+    runs = [(name, s) for name in train.ARTICLE004_INITS for s in (0, 1, 2)]
+    models = [train.article004_net(name, s) for name, s in runs]
     acc = train.train_stacked(models, CLUSTERS, [s for _, s in runs], checkpoints=(0, 25))
     one_example = 1 / len(CLUSTERS.y_test)
     for k, (name, s) in enumerate(runs):
-        untrained = train.accuracy(train.seed004_net(name, s), CLUSTERS.x_test, CLUSTERS.y_test)
-        h = train.train(train.seed004_net(name, s), CLUSTERS, steps=25, lr=0.05, momentum=0.9, seed=s)
+        untrained = train.accuracy(train.article004_net(name, s), CLUSTERS.x_test, CLUSTERS.y_test)
+        h = train.train(train.article004_net(name, s), CLUSTERS, steps=25, lr=0.05, momentum=0.9, seed=s)
         assert abs(acc[k, 0].item() - untrained) <= one_example + 1e-9, (name, s, "at init")
         assert abs(acc[k, 1].item() - h.test_accuracy) <= one_example + 1e-9, (name, s, "after 25")
-    assert torch.equal(models[0][0].weight, train.seed004_net(*runs[0])[0].weight), "models untouched"
+    assert torch.equal(models[0][0].weight, train.article004_net(*runs[0])[0].weight), "models untouched"
 
 
 def test_train_stacked_rejects_what_it_cannot_batch():
-    nets = [train.seed004_net("xavier_uniform", 0)] * 2
+    nets = [train.article004_net("xavier_uniform", 0)] * 2
     with pytest.raises(ValueError, match="one seed per model"):
         train.train_stacked(nets, CLUSTERS, [0], checkpoints=(5,))
     with pytest.raises(ValueError, match="increasing"):
@@ -71,15 +71,15 @@ def test_train_stacked_rejects_what_it_cannot_batch():
         train.train_stacked([tanh, tanh], CLUSTERS, [0, 1], checkpoints=(1,))
 
 
-def test_seed004_curves_pair_the_inits_and_check_the_task():
-    c = train.seed004_curves(CLUSTERS, range(3), checkpoints=(0, 10))
-    assert set(c.accuracy) == set(train.SEED004_INITS) and c.seeds == (0, 1, 2)
+def test_article004_curves_pair_the_inits_and_check_the_task():
+    c = train.article004_curves(CLUSTERS, range(3), checkpoints=(0, 10))
+    assert set(c.accuracy) == set(train.ARTICLE004_INITS) and c.seeds == (0, 1, 2)
     assert all(v.shape == (3, 2) for v in c.accuracy.values())
-    again = train.seed004_curves(CLUSTERS, range(3), checkpoints=(0, 10))
+    again = train.article004_curves(CLUSTERS, range(3), checkpoints=(0, 10))
     assert all(torch.equal(c.accuracy[k], again.accuracy[k]) for k in c.accuracy), "deterministic"
     assert torch.equal(c.at("uniform_0.1", 10), c.accuracy["uniform_0.1"][:, 1])
     with pytest.raises(ValueError, match="10 features"):
-        train.seed004_curves(DATA8, range(2))
+        train.article004_curves(DATA8, range(2))
 
 
 def test_paired_difference_against_numpy():

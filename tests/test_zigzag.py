@@ -22,18 +22,18 @@ SLOW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthChe
 
 @pytest.fixture(scope="module")
 def minimum():
-    return zigzag.seed002_minimum()
+    return zigzag.article002_minimum()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 7, 123])
 def test_initial_weight_is_torch_default_init_under_manual_seed(seed):
     torch.manual_seed(seed)
     layer = torch.nn.Linear(1, 1, bias=False)
-    assert zigzag.seed002_initial_weight(seed) == layer.weight.item()
-    assert -1.0 <= zigzag.seed002_initial_weight(seed) <= 1.0  # U(-1/sqrt(1), 1/sqrt(1))
+    assert zigzag.article002_initial_weight(seed) == layer.weight.item()
+    assert -1.0 <= zigzag.article002_initial_weight(seed) <= 1.0  # U(-1/sqrt(1), 1/sqrt(1))
 
 
-def test_seed002_matches_the_article_loop_written_out():
+def test_article002_matches_the_article_loop_written_out():
     """The article's own loop (global seed, nn.Sequential, SGD lr 1) gives the same weights."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(1, 1, bias=False), torch.nn.Sigmoid())
@@ -46,42 +46,42 @@ def test_seed002_matches_the_article_loop_written_out():
         (model(x) - y).pow(2).mean().backward()
         opt.step()
         history.append(model[0].weight.item())
-    run = zigzag.run_seed002()
+    run = zigzag.run_article002()
     np.testing.assert_allclose(run.weights, history, rtol=1e-6)
 
 
-def test_seed002_quick_run_numbers():
-    run = zigzag.run_seed002()
+def test_article002_quick_run_numbers():
+    run = zigzag.run_article002()
     assert run.weights[0] > 2.3 and run.weights.min() < 0.2  # slides from ~2.4 to ~0.15
     assert run.flips == 8
     assert len(run.weights) == len(run.losses) == 100
 
 
-def test_fixes_in_seed002_setup_as_the_curriculum_measured():
-    base, bn = zigzag.run_seed002(), zigzag.run_seed002("batchnorm")
-    mom, tanh = zigzag.run_seed002("momentum"), zigzag.run_seed002("tanh")
+def test_fixes_in_article002_setup_as_the_curriculum_measured():
+    base, bn = zigzag.run_article002(), zigzag.run_article002("batchnorm")
+    mom, tanh = zigzag.run_article002("momentum"), zigzag.run_article002("tanh")
     assert bn.final_loss < base.final_loss / 5
     assert mom.weights[-1] > 20 and mom.final_loss > 0.15  # overshoots into saturation
     assert tanh.final_loss > 0.15 and tanh.momentum == 0.0
-    assert zigzag.run_seed002(["momentum", "batchnorm"]).fix == ("batchnorm", "momentum")
+    assert zigzag.run_article002(["momentum", "batchnorm"]).fix == ("batchnorm", "momentum")
 
 
 @pytest.mark.parametrize("fix", [None, "batchnorm", "momentum", "tanh"])
 def test_batched_runs_equal_single_runs_up_to_rounding(fix):
     """Away from the chaotic sawtooth (lr 0.5 converges) the batch follows run_seed002 closely."""
     seeds = [0, 3, 5, 12]
-    batch = zigzag.run_seed002_many(seeds, fix, lr=0.5, steps=60)
+    batch = zigzag.run_article002_many(seeds, fix, lr=0.5, steps=60)
     for k, seed in enumerate(seeds):
-        single = zigzag.run_seed002(fix, lr=0.5, steps=60, seed=seed)
+        single = zigzag.run_article002(fix, lr=0.5, steps=60, seed=seed)
         assert batch.initial_weights[k] == single.initial_weight
         np.testing.assert_allclose(batch.weights[:, k], single.weights, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(batch.losses[:, k], single.losses, rtol=1e-4, atol=1e-6)
 
 
 def test_batched_runs_take_one_lr_per_start():
-    mixed = zigzag.run_seed002_from([0.3, 0.3], lr=[0.3, 1.0], steps=40)
+    mixed = zigzag.run_article002_from([0.3, 0.3], lr=[0.3, 1.0], steps=40)
     for k, lr in enumerate((0.3, 1.0)):
-        alone = zigzag.run_seed002_from([0.3], lr=lr, steps=40)
+        alone = zigzag.run_article002_from([0.3], lr=lr, steps=40)
         np.testing.assert_array_equal(mixed.weights[:, k], alone.weights[:, 0])
     assert mixed.subset(mixed.lrs == 1.0).weights.shape == (40, 1)
     np.testing.assert_array_equal(mixed.first(10).weights, mixed.weights[:10])
@@ -89,7 +89,7 @@ def test_batched_runs_take_one_lr_per_start():
 
 def test_every_start_in_U_minus1_1_ends_bouncing_in_the_same_band():
     """The claim 07 asserts for 50 seeds, over a grid that covers U(-1, 1) edge to edge."""
-    runs = zigzag.run_seed002_from(np.linspace(-1, 1, 201), steps=300)
+    runs = zigzag.run_article002_from(np.linspace(-1, 1, 201), steps=300)
     tail = runs.weights[-50:]
     assert tail.min() > 0.11 and tail.max() < 0.31
     assert runs.late_swing().min() > 0.1 and runs.flips(last=20).min() >= 10
@@ -99,10 +99,10 @@ def test_period_doubling_above_the_curvature_limit():
     """1 value below 2/L'', then a 2-cycle, a 4-cycle and no repeat at lr 1; the cycles are
     checked against the same map written out in float64."""
     lrs = [0.5, 0.75, 0.9, 1.0]
-    runs = zigzag.run_seed002_from([0.2] * 4, lr=lrs, steps=400)
+    runs = zigzag.run_article002_from([0.2] * 4, lr=lrs, steps=400)
     distinct = runs.distinct_late().tolist()
     assert distinct[:3] == [1, 2, 4] and distinct[3] > 10
-    x, y = np.array(zigzag.SEED002_X), np.array(zigzag.SEED002_Y)
+    x, y = np.array(zigzag.ARTICLE002_X), np.array(zigzag.ARTICLE002_Y)
     for lr, expected in zip(lrs[:3], distinct[:3], strict=True):
         w, tail = 0.2, []
         for t in range(400):
@@ -114,20 +114,20 @@ def test_period_doubling_above_the_curvature_limit():
 
 
 def test_tanh_curvature_and_minimum():
-    x, y = np.array(zigzag.SEED002_X), np.array(zigzag.SEED002_Y)
+    x, y = np.array(zigzag.ARTICLE002_X), np.array(zigzag.ARTICLE002_Y)
     assert math.isclose(zigzag.curvature_autograd(0.0, "tanh"), 2 * np.mean(x**2), rel_tol=1e-12)
-    w, loss, curv = zigzag.seed002_minimum("tanh")
+    w, loss, curv = zigzag.article002_minimum("tanh")
     grid = np.linspace(w - 0.02, w + 0.02, 401)
-    assert curv > 0 and loss <= zigzag.seed002_loss(grid, "tanh").min() + 1e-12
+    assert curv > 0 and loss <= zigzag.article002_loss(grid, "tanh").min() + 1e-12
     assert math.isclose(loss, float(np.mean((np.tanh(w * x) - y) ** 2)), rel_tol=1e-9)
-    assert loss < zigzag.seed002_minimum()[1] / 10
+    assert loss < zigzag.article002_minimum()[1] / 10
 
 
 def test_momentum_at_lr_1_fails_inside_its_local_stability_limit(minimum):
     """08's point: lr L''(w*) < 2(1 + beta), yet the run leaves the valley from most starts."""
     assert 1.0 * minimum[2] < 2 * (1 + zigzag.MOMENTUM)
-    runs = zigzag.run_seed002_many(range(40), "momentum")
-    plateau = float(np.mean((1 - np.array(zigzag.SEED002_Y)) ** 2))
+    runs = zigzag.run_article002_many(range(40), "momentum")
+    plateau = float(np.mean((1 - np.array(zigzag.ARTICLE002_Y)) ** 2))
     assert np.sum(np.abs(runs.final_losses - plateau) < 0.01) >= 35
 
 
@@ -148,7 +148,7 @@ def test_minimum_is_a_minimum(minimum):
     w_star, loss, curv = minimum
     assert curv > 0 and abs(w_star - 0.1627) < 1e-3
     grid = np.linspace(w_star - 0.05, w_star + 0.05, 101)
-    assert loss <= zigzag.seed002_loss(grid).min() + 1e-12
+    assert loss <= zigzag.article002_loss(grid).min() + 1e-12
 
 
 @SLOW
@@ -156,7 +156,7 @@ def test_minimum_is_a_minimum(minimum):
 def test_below_the_curvature_limit_the_run_converges(minimum, fraction):
     w_star, _, curv = minimum
     lr = fraction * zigzag.critical_lr(curv)
-    run = zigzag.run_seed002(lr=lr, steps=300)
+    run = zigzag.run_article002(lr=lr, steps=300)
     assert abs(run.weights[-1] - w_star) < 1e-3 and run.late_swing() < 1e-4
 
 
@@ -164,7 +164,7 @@ def test_below_the_curvature_limit_the_run_converges(minimum, fraction):
 @given(st.floats(1.1, 1.45))
 def test_above_the_curvature_limit_it_keeps_oscillating(minimum, factor):
     lr = factor * zigzag.critical_lr(minimum[2])
-    assert zigzag.run_seed002(lr=lr, steps=300).late_swing() > 1e-2
+    assert zigzag.run_article002(lr=lr, steps=300).late_swing() > 1e-2
 
 
 def test_critical_lr_and_bad_curvature():
@@ -252,21 +252,21 @@ def test_run_neuron_maps_the_fixes():
 @pytest.mark.parametrize(
     "call,match",
     [
-        (lambda: zigzag.run_seed002("dropout"), r"fix must be None, one of \('batchnorm'"),
-        (lambda: zigzag.run_seed002(["tanh", "adam"]), "fix must be None"),
-        (lambda: zigzag.run_seed002(steps=0), "steps must be an integer >= 1"),
-        (lambda: zigzag.run_seed002(lr=0.0), "lr must be a finite number > 0"),
-        (lambda: zigzag.run_seed002(lr=-1.0), "lr must be a finite number > 0"),
-        (lambda: zigzag.run_seed002("momentum", momentum=1.0), r"momentum must be in \[0, 1\)"),
+        (lambda: zigzag.run_article002("dropout"), r"fix must be None, one of \('batchnorm'"),
+        (lambda: zigzag.run_article002(["tanh", "adam"]), "fix must be None"),
+        (lambda: zigzag.run_article002(steps=0), "steps must be an integer >= 1"),
+        (lambda: zigzag.run_article002(lr=0.0), "lr must be a finite number > 0"),
+        (lambda: zigzag.run_article002(lr=-1.0), "lr must be a finite number > 0"),
+        (lambda: zigzag.run_article002("momentum", momentum=1.0), r"momentum must be in \[0, 1\)"),
         (lambda: zigzag.make_inputs("relu"), r"activation must be one of \('sigmoid', 'tanh'\)"),
         (lambda: zigzag.make_inputs(centring=2.0), r"centring must be in \[0, 1\]"),
         (lambda: zigzag.train_neuron(zigzag.make_inputs(), lr=float("nan")), "lr must be"),
         (lambda: zigzag.run_neuron("sgd"), "fix must be None"),
-        (lambda: zigzag.seed002_loss(1.0, "relu"), "activation must be one of"),
+        (lambda: zigzag.article002_loss(1.0, "relu"), "activation must be one of"),
         (lambda: zigzag.curvature_autograd(1.0, "relu"), "activation must be one of"),
-        (lambda: zigzag.run_seed002_from([]), "starts must list at least one"),
-        (lambda: zigzag.run_seed002_from([0.1, 0.2], lr=[0.5, -1.0]), "lr must be a finite number > 0"),
-        (lambda: zigzag.run_seed002_many([0], "dropout"), "fix must be None"),
+        (lambda: zigzag.run_article002_from([]), "starts must list at least one"),
+        (lambda: zigzag.run_article002_from([0.1, 0.2], lr=[0.5, -1.0]), "lr must be a finite number > 0"),
+        (lambda: zigzag.run_article002_many([0], "dropout"), "fix must be None"),
         (lambda: widgets.zigzag_explorer(lr=5.0), r"need lr in \(0, 2\]"),
         (lambda: widgets.fixes_explorer(momentum=1.0), r"momentum in \[0, 1\)"),
     ],
@@ -302,9 +302,9 @@ def test_fixes_explorer_reproduces_the_seed_and_its_fixes():
 
 
 def test_batchnorm_makes_the_loss_blind_to_weight_scale_and_adds_a_bias():
-    normed = [zigzag.seed002_loss_at(w, "batchnorm") for w in (0.1, 1.0, 10.0)]
-    plain = [zigzag.seed002_loss_at(w) for w in (0.1, 1.0, 10.0)]
+    normed = [zigzag.article002_loss_at(w, "batchnorm") for w in (0.1, 1.0, 10.0)]
+    plain = [zigzag.article002_loss_at(w) for w in (0.1, 1.0, 10.0)]
     assert np.ptp(normed) < 2e-3 < 0.1 < np.ptp(plain)
-    _, _, best_affine = zigzag.seed002_best_affine_loss()
-    assert best_affine < zigzag.seed002_minimum()[1] / 100
-    assert zigzag.run_seed002("batchnorm").final_loss > best_affine  # cannot beat the affine fit
+    _, _, best_affine = zigzag.article002_best_affine_loss()
+    assert best_affine < zigzag.article002_minimum()[1] / 100
+    assert zigzag.run_article002("batchnorm").final_loss > best_affine  # cannot beat the affine fit
