@@ -72,7 +72,7 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     It rescales a unit-variance rule to make up for what the activation does to
     the second moment: 1 for linear/conv/sigmoid, 5/3 for tanh, sqrt(2) for relu,
     sqrt(2 / (1 + slope^2)) for leaky_relu (slope = param, default 0.01), 3/4 for selu.
-    Introduced in notebooks/05_xavier_glorot.ipynb.
+    Introduced in notebooks/03_constant_and_random_init.ipynb.
     """
     validate.one_of("nonlinearity", nonlinearity, NONLINEARITIES)
     if nonlinearity in _LINEAR_FAMILY or nonlinearity == "sigmoid":
@@ -112,7 +112,7 @@ def scheme_std(
       kaiming_uniform_(w, a=sqrt(5), mode) = U(-1/sqrt(fan), 1/sqrt(fan)), std 1/sqrt(3 fan).
 
     fan is fan_in or fan_out as `mode` says. lecun and pytorch_default have a fixed
-    gain and take no nonlinearity. Introduced in notebooks/05_xavier_glorot.ipynb.
+    gain and take no nonlinearity. Introduced in notebooks/02_sums_of_products.ipynb.
     """
     validate.one_of("scheme", scheme, SCHEMES)
     _check_mode(mode)
@@ -143,7 +143,7 @@ def scheme_bound(
     """The bound a of U(-a, a) with the std of scheme_std (same arguments): sqrt(3) * std.
 
     Equal to the bound torch's xavier_uniform_ / kaiming_uniform_ use, e.g.
-    sqrt(6 / (fan_in + fan_out)) for Xavier. Introduced in notebooks/05_xavier_glorot.ipynb.
+    sqrt(6 / (fan_in + fan_out)) for Xavier. Introduced in notebooks/03_constant_and_random_init.ipynb.
     """
     return uniform_bound(scheme_std(scheme, shape, nonlinearity, mode, param))
 

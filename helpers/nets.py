@@ -66,7 +66,7 @@ def mlp(
     "pytorch_default", which keeps nn.Linear's own bias init. batchnorm puts a
     BatchNorm1d after each Linear, before the activation. Seeded by `seed` alone: torch's
     global RNG is neither read nor advanced.
-    Introduced in notebooks/04_signal_propagation.ipynb.
+    Introduced in notebooks/03_constant_and_random_init.ipynb.
     """
     _check_mlp_args(widths, activation, init, mode)
     gen = torch.Generator().manual_seed(seed)

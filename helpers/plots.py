@@ -109,7 +109,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] | No
                **subplot_kw) -> tuple[Figure, object]:
     """A Figure outside pyplot (Agg canvas) and its axes, for widgets that redraw in place.
 
-    Introduced in notebooks/01_uniform_variance.ipynb.
+    Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
     fig = Figure(figsize=figsize or mpl.rcParams["figure.figsize"], layout="constrained")
     FigureCanvasAgg(fig)
@@ -445,7 +445,7 @@ def plot_std_by_layer(ax: Axes, stds: dict, *, ylabel: str, title: str,
     """Per-layer std of several runs on a log axis (layer 1 = input side).
 
     A straight falling line is geometric decay; a flat one is a preserved signal.
-    Introduced in notebooks/05_xavier_glorot.ipynb (reused in 06).
+    Introduced in notebooks/04_signal_propagation.ipynb (reused in 06).
     """
     import numpy as np
 
@@ -589,7 +589,7 @@ def plot_loss_per_step(ax: Axes, curves: dict, *, threshold: float | None = None
     """Loss after each step for several runs, log scale; the threshold of 'steps to converge'.
 
     start is the step of each curve's first value (0: the start, 1: after the first step).
-    Returns the lines by label. Introduced in notebooks/07_sigmoid_zigzag.ipynb.
+    Returns the lines by label. Introduced in notebooks/08_fixes.ipynb.
     """
     import numpy as np
 

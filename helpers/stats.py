@@ -40,7 +40,7 @@ def _check_interval(a: float, b: float) -> None:
 def uniform_mean(a: float, b: float) -> float:
     """E[X] = (a + b) / 2 for X ~ U(a, b).
 
-    The first step of the derivation in notebooks/01_uniform_variance.ipynb.
+    The first step of the derivation. Introduced in notebooks/01_uniform_variance.ipynb.
     """
     _check_interval(a, b)
     return (a + b) / 2
@@ -49,7 +49,8 @@ def uniform_mean(a: float, b: float) -> float:
 def uniform_second_moment(a: float, b: float) -> float:
     """E[X^2] = (a^2 + ab + b^2) / 3 for X ~ U(a, b).
 
-    Integral of x^2 / (b - a) over [a, b]; the second step in notebooks/01_uniform_variance.ipynb.
+    Integral of x^2 / (b - a) over [a, b]: the derivation's second step.
+    Introduced in notebooks/01_uniform_variance.ipynb.
     """
     _check_interval(a, b)
     return (a * a + a * b + b * b) / 3
@@ -59,7 +60,7 @@ def uniform_variance(a: float, b: float) -> float:
     """Var(X) = (b - a)^2 / 12 for X ~ U(a, b).
 
     Every uniform initialiser (Xavier, He, PyTorch's default) is built on this.
-    Introduced in notebooks/01_uniform_variance.ipynb.
+    Introduced in notebooks/00_start_here.ipynb.
     """
     _check_interval(a, b)
     return (b - a) ** 2 / 12

@@ -470,7 +470,7 @@ def build_classifier(
     """An MLP of `depth` Linear layers (depth - 1 hidden layers of `width`) for `data`.
 
     scheme is one of SWEEP_SCHEMES; "lsuv" runs lsuv_ on the first 256 training rows.
-    Introduced in notebooks/09_init_in_training.ipynb.
+    Introduced in notebooks/06_he_kaiming.ipynb.
     """
     validate.one_of("scheme", scheme, SWEEP_SCHEMES)
     if depth < 1 or width < 1:
@@ -491,7 +491,7 @@ def build_classifier(
 def tail_loss(history: History, fraction: float = 0.1) -> float:
     """Mean training loss over the last `fraction` of steps; inf if training blew up.
 
-    Smoother than the last minibatch's loss. Introduced in notebooks/09_init_in_training.ipynb.
+    Smoother than the last minibatch's loss. Introduced in notebooks/06_he_kaiming.ipynb.
     """
     if not history.loss or not math.isfinite(history.loss[-1]):
         return math.inf

@@ -169,7 +169,7 @@ def monte_carlo_explorer(a: float = -1.0, b: float = 1.0, n: int = 1_000, seed: 
     and the sample variance against (b - a)^2 / 12 in the readout.
 
     a >= b is not an error here: the figure says so and waits for a valid interval.
-    Introduced in notebooks/01_uniform_variance.ipynb.
+    Introduced in notebooks/00_start_here.ipynb.
     """
     validate.one_of("n", n, MC_SIZES)
     controls = {
