@@ -281,8 +281,13 @@ def draw_propagation(art: dict, rec, title: str = "") -> int | None:
         line.set_data(layers, np.where(values > 0, values, np.nan))
     shown = stds[np.isfinite(stds) & (stds > 0)]
     lo, hi = (shown.min() / 4, shown.max() * 4) if shown.size else (1e-3, 1e3)
-    lo, hi = 10.0 ** np.floor(np.log10(lo)), 10.0 ** np.ceil(np.log10(hi))  # whole decades:
-    ax_s.set_ylim(max(lo, 1e-45), min(max(hi, lo * 10), 1e39))  # limits (and ticks) change rarely
+    lo, hi = 10.0 ** np.floor(np.log10(lo)), 10.0 ** np.ceil(np.log10(hi))  # whole decades
+    lo, hi = max(lo, 1e-45), min(max(hi, lo * 10), 1e39)
+    now_lo, now_hi = ax_s.get_ylim()
+    # The frame (ticks, labels) is most of a redraw's time: keep the limits while they still
+    # show every value with at most 2 decades to spare on either side; else re-centre with 1.
+    if not (now_lo <= lo and hi <= now_hi and now_lo * 100 >= lo and now_hi <= hi * 100):
+        ax_s.set_ylim(max(lo / 10, 1e-45), min(hi * 10, 1e39))
     lo, hi = ax_s.get_ylim()
     x0 = np.concatenate([layers[rec.forward_std == 0], layers[rec.grad_std == 0]])
     xn = np.concatenate([layers[np.isnan(rec.forward_std)], layers[np.isnan(rec.grad_std)]])

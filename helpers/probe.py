@@ -37,8 +37,8 @@ class Propagation:
 
     Layer l means the output of the l-th Linear (+ BatchNorm) + activation. forward_std,
     forward_mean and grad_std are NaN from the layer where that signal overflowed on.
-    hist[l] counts layer l's finite activations in the bins `edges`, grad_hist[l] its
-    gradients in `grad_edges`; values outside the range are counted in the outermost bins.
+    hist[l] counts layer l's finite activations in the bins `edges`; values outside the
+    range are counted in the outermost bins.
     saturated (tanh |h| > 0.99, sigmoid h outside [0.01, 0.99]) is None unless the activation
     is tanh/sigmoid. zero_fraction (share of the layer's values that are exactly 0) and
     dead_units (share of its units that output 0 for every input of the batch, so no gradient
@@ -68,8 +68,6 @@ class Propagation:
     grad_std: np.ndarray
     hist: np.ndarray
     edges: np.ndarray
-    grad_hist: np.ndarray
-    grad_edges: np.ndarray
     saturated: np.ndarray | None
     zero_fraction: np.ndarray | None
     dead_units: np.ndarray | None
@@ -183,18 +181,21 @@ def _forward(net: nn.Sequential, x: torch.Tensor,
         else:
             h = module(h)
             outputs.append(h)
-            if not math.isfinite(float(h.detach().abs().amax())):  # amax propagates NaN
+            low, high = torch.aminmax(h.detach())  # one pass, no copy; NaN propagates
+            if not (math.isfinite(float(low)) and math.isfinite(float(high))):
                 break
     return outputs, linear_outputs
 
 
 class _LayerStats:
-    """std, mean, max |value| and histogram of each array in a list (one per layer).
+    """std, mean, max |value| and (when bins are given) histogram of each array in a list
+    (one per layer).
 
     numpy with reused buffers: on a slider's time budget, np.histogram is ~4x slower
     than clip + bincount. Non-finite values are left out of std, mean and histogram."""
 
-    def __init__(self, arrays: list[np.ndarray], lo: float, hi: float, bins: int):
+    def __init__(self, arrays: list[np.ndarray], lo: float = 0.0, hi: float = 1.0,
+                 bins: int | None = None):
         n = arrays[0].size
         self.buf = np.empty(n, np.float32)
         self.idx = np.empty(n, np.intp)
@@ -203,7 +204,7 @@ class _LayerStats:
         self.std = np.array([r[0] for r in rows])
         self.mean = np.array([r[1] for r in rows])
         self.absmax = np.array([r[2] for r in rows])
-        self.hist = np.stack([r[3] for r in rows])
+        self.hist = np.stack([r[3] for r in rows]) if bins else None
 
     def _one(self, a: np.ndarray) -> tuple[float, float, float, np.ndarray]:
         buf = self.buf
@@ -220,7 +221,7 @@ class _LayerStats:
                 std = math.sqrt(float(np.dot(buf, buf)) / (a.size - 1))
             else:
                 std = float(np.std(buf, dtype=np.float64, ddof=1))
-        return std, mean, absmax, self._hist(a, buf)
+        return std, mean, absmax, self._hist(a, buf) if self.bins else None
 
     def _hist(self, a: np.ndarray, buf: np.ndarray) -> np.ndarray:
         np.clip(a, self.lo, self.hi, out=buf)
@@ -293,7 +294,6 @@ def propagate(
     weight_grads: bool = False,
     bins: int = 50,
     hist_range: tuple[float, float] | None = None,
-    grad_range: tuple[float, float] | None = None,
 ) -> Propagation:
     """Forward AND backward through `depth` layers of `width` units; per-layer statistics.
 
@@ -309,7 +309,7 @@ def propagate(
     dLoss/dW_l = (dLoss/dz_l)^T h_(l-1) for layer l's Linear output z_l (one more matmul
     per layer; the weights themselves are never updated).
     Histogram bins: tanh [-1, 1], sigmoid [0, 1], others +-3 rms of layer 1 ([0, 3 rms] for
-    relu); gradients +-3 grad std of layer depth; hist_range / grad_range override them.
+    relu); hist_range overrides it. (No histogram of the gradients: only their std is shown.)
     Saturated: tanh |h| > 0.99, sigmoid h outside [0.01, 0.99]. relu, leaky_relu: the zero
     fraction (values h == 0) and the dead units (units with h == 0 for every input).
     Never raises on overflow or underflow: see Propagation. ValueError on bad arguments.
@@ -317,7 +317,6 @@ def propagate(
     """
     _check_args(depth, width, activation, init, std, param, batch, bins)
     _check_range("hist_range", hist_range)
-    _check_range("grad_range", grad_range)
     net = _unit_net(depth, width, activation, init, param, bool(batchnorm), seed)
     rng = np.random.default_rng(seed)
     x = torch.from_numpy(rng.standard_normal((batch, width), dtype=np.float32))
@@ -340,7 +339,7 @@ def propagate(
     settings = dict(depth=depth, width=width, activation=activation, init=init, std=std,
                     param=param, batch=batch, batchnorm=bool(batchnorm), seed=seed)
     with np.errstate(all="ignore"):  # inf/NaN are results here, not warnings
-        rec = _record(settings, values, gvalues, bins, hist_range, grad_range, keep_values)
+        rec = _record(settings, values, gvalues, bins, hist_range, keep_values)
     return rec if wstd is None else dataclasses.replace(rec, weight_grad_std=wstd)
 
 
@@ -355,15 +354,11 @@ def _default_range(activation: str, rms1: float) -> tuple[float, float]:
 
 
 def _record(settings: dict, values: list[np.ndarray], gvalues: list[np.ndarray], bins: int,
-            hist_range: tuple[float, float] | None, grad_range: tuple[float, float] | None,
-            keep_values: bool) -> Propagation:
+            hist_range: tuple[float, float] | None, keep_values: bool) -> Propagation:
     """Turn the per-layer arrays into a Propagation (its docstring lists the fields)."""
     rms1 = float(np.sqrt(np.mean(np.square(values[0], dtype=np.float64))))
     lo, hi = hist_range or _default_range(settings["activation"], rms1)
-    g_last = float(np.std(gvalues[-1], dtype=np.float64))
-    g_ref = g_last if math.isfinite(g_last) and g_last > 0 else 1.0
-    glo, ghi = grad_range or (-3 * g_ref, 3 * g_ref)
-    fwd, bwd = _LayerStats(values, lo, hi, bins), _LayerStats(gvalues, glo, ghi, bins)
+    fwd, bwd = _LayerStats(values, lo, hi, bins), _LayerStats(gvalues)
     overflow = _first(~np.isfinite(fwd.absmax))
     g_overflow = _first(~np.isfinite(bwd.absmax), reverse=True)
     saturated = _saturated(values, settings["activation"])
@@ -375,7 +370,6 @@ def _record(settings: dict, values: list[np.ndarray], gvalues: list[np.ndarray],
         forward_std=_after(fwd.std, overflow), forward_mean=_after(fwd.mean, overflow),
         grad_std=_after(bwd.std, g_overflow, reverse=True),
         hist=fwd.hist, edges=np.linspace(lo, hi, bins + 1),
-        grad_hist=bwd.hist, grad_edges=np.linspace(glo, ghi, bins + 1),
         saturated=None if saturated is None else _after(saturated, overflow),
         zero_fraction=zero_fraction, dead_units=dead_units,
         overflow_layer=overflow, underflow_layer=_first(fwd.absmax == 0),

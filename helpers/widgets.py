@@ -284,6 +284,16 @@ PROPAGATION_PRESETS: dict[str, dict] = {
 
 _cached_propagate = functools.lru_cache(maxsize=128)(probe.propagate)
 
+DEEP_BATCH_FROM = 26
+"""From this depth on the explorer sends half the batch (at least 64 inputs) through the net:
+a redraw at depth 50 then costs what one at depth 25 does, and 64 x width values per layer
+still pin each std to about 1%."""
+
+
+def explorer_batch(depth: int, batch: int) -> int:
+    """The batch the propagation explorer uses at this depth (DEEP_BATCH_FROM says why)."""
+    return batch if depth < DEEP_BATCH_FROM else max(64, batch // 2) if batch > 64 else batch
+
 
 def _check_propagation_args(init, std, depth, activation, width, batch) -> None:
     validate.one_of("init", init, INIT_SCHEMES)
@@ -314,7 +324,8 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
 
     Controls: init scheme (the std slider, log scale 1e-3..10, is for "fixed"), depth 1..50,
     activation, width, BatchNorm after each Linear; preset buttons for the classic cases.
-    Per layer (helpers.probe.propagate, cached per setting): the activation distribution as a
+    Per layer (helpers.probe.propagate, cached per setting; from depth DEEP_BATCH_FROM on with
+    half the batch, see explorer_batch; state["batch"] says which): the activation distribution as a
     heat map, forward and gradient std on a log axis, saturated % (tanh, sigmoid) or zero
     fraction and dead units % (ReLU), and a marked layer where the signal overflows or
     underflows. The readout is probe.diagnose's one line; state adds the probe's
@@ -329,14 +340,15 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
         fixed = v["init"] == "fixed"
         controls["std"].disabled = not fixed
         rec = _cached_propagate(v["depth"], v["width"], v["activation"], v["init"],
-                                std=float(v["std"]) if fixed else None, batch=batch,
+                                std=float(v["std"]) if fixed else None,
+                                batch=explorer_batch(v["depth"], batch),
                                 batchnorm=bool(v["batchnorm"]), seed=seed)
         scheme = f"std {v['std']:.3g}" if fixed else v["init"]
         bn = " + BatchNorm" if v["batchnorm"] else ""
         title = f"{v['activation']}, {scheme}{bn}, width {v['width']}: {probe.headline(rec)}"
         marked = plots.draw_propagation(art, rec, title)
         return probe.diagnose(rec), {
-            "marked_layer": marked, "overflow_layer": rec.overflow_layer,
+            "marked_layer": marked, "batch": rec.batch, "overflow_layer": rec.overflow_layer,
             "underflow_layer": rec.underflow_layer, "grad_overflow_layer": rec.grad_overflow_layer,
             "grad_underflow_layer": rec.grad_underflow_layer}
 

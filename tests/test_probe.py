@@ -159,18 +159,19 @@ def test_dead_units_of_a_hand_made_layer():
 
 def test_histograms_count_every_finite_value():
     rec = probe.propagate(8, 50, "relu", "xavier", batch=40, bins=30)
-    assert rec.hist.shape == rec.grad_hist.shape == (8, 30)
-    assert np.all(rec.hist.sum(axis=1) == 40 * 50) and np.all(rec.grad_hist.sum(axis=1) == 40 * 50)
+    assert rec.hist.shape == (8, 30)
+    assert np.all(rec.hist.sum(axis=1) == 40 * 50)
     assert rec.edges[0] == 0 and len(rec.edges) == 31
-    custom = probe.propagate(8, 50, "relu", "xavier", batch=40, hist_range=(-1, 1), grad_range=(-2, 2))
-    assert custom.edges[0] == -1 and custom.grad_edges[-1] == 2
+    custom = probe.propagate(8, 50, "relu", "xavier", batch=40, hist_range=(-1, 1))
+    assert custom.edges[0] == -1 and custom.edges[-1] == 1
 
 
 def test_deterministic_and_depth_is_a_prefix():
     a = probe.propagate(12, 64, "tanh", "he", batch=32, seed=5)
     b = probe.propagate(12, 64, "tanh", "he", batch=32, seed=5)
     np.testing.assert_array_equal(a.forward_std, b.forward_std)
-    np.testing.assert_array_equal(a.grad_hist, b.grad_hist)
+    np.testing.assert_array_equal(a.grad_std, b.grad_std)
+    np.testing.assert_array_equal(a.hist, b.hist)
     short = probe.propagate(4, 64, "tanh", "he", batch=32, seed=5)
     np.testing.assert_array_equal(short.forward_std, a.forward_std[:4])
     assert probe.propagate(4, 64, "tanh", "he", batch=32, seed=6).forward_std[0] != short.forward_std[0]
@@ -199,7 +200,6 @@ def test_batchnorm_restores_the_flow():
         (dict(param=0.1), "takes none"),
         (dict(activation="leaky_relu", param=math.inf), "finite number"),
         (dict(hist_range=(1.0, -1.0)), "hist_range"),
-        (dict(grad_range=(0.0,)), "grad_range"),
     ],
 )
 def test_bad_arguments_name_the_choices(kwargs, match):
