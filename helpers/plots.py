@@ -217,7 +217,11 @@ def propagation_panels(figsize: tuple[float, float] = (11.0, 3.9)) -> tuple[Figu
     (grad,) = ax_s.semilogy([], [], "s-", ms=3, color=OKABE_ITO[4], label="gradient std dL/dh")
     (zeros,) = ax_s.plot([], [], "v", ms=8, color=bad, clip_on=False, label="exactly 0")
     (nans,) = ax_s.plot([], [], "x", ms=8, mew=2, color=bad, clip_on=False, label="inf / NaN")
-    ax_s.set(xlabel="layer", ylabel="std (log scale)")
+    # the label as a plain text, not the y-axis's own: an explorer redraws that axis (ticks
+    # move with the data) and a rotated label is a third of its cost
+    ax_s.set(xlabel="layer")
+    ax_s.text(-0.26, 0.5, "std (log scale)", rotation=90, ha="center", va="center",
+              transform=ax_s.transAxes)
     ax_s.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small")
     (frac,) = ax_f.plot([], [], "o-", ms=3, color=COLORS["saturated"], label="values = 0")
     (dead,) = ax_f.plot([], [], "s-", ms=3, color=OKABE_ITO[7], label="dead units")

@@ -83,9 +83,11 @@ class Explorer(w.VBox):
         self.state = {**values, **extra, "readout": text}
 
     def _frame_key(self) -> tuple:
-        """What the static background depends on: every axes' limits, title and labels."""
-        return tuple((ax.get_xlim(), ax.get_ylim(), ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
-                     for ax in self.fig.axes)
+        """What the static background depends on: every axes' limits, title and labels (not the
+        limits of an axis that is itself a dynamic artist: it is drawn with the data)."""
+        return tuple((None if ax.xaxis.get_animated() else ax.get_xlim(),
+                      None if ax.yaxis.get_animated() else ax.get_ylim(),
+                      ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) for ax in self.fig.axes)
 
     def _blit(self) -> bytes:
         """Redraw only the `dynamic` artists over a cached background (axes, ticks, labels,
@@ -103,7 +105,9 @@ class Explorer(w.VBox):
         for artist in self._dynamic:
             self.fig.draw_artist(artist)
         buf = io.BytesIO()
-        mpl.image.imsave(buf, np.asarray(canvas.buffer_rgba()), format="png", dpi=self.fig.dpi)
+        # zlib level 3 instead of 6: half the encoding time (10 ms at 880 x 312), 2% more bytes
+        mpl.image.imsave(buf, np.asarray(canvas.buffer_rgba()), format="png", dpi=self.fig.dpi,
+                         pil_kwargs={"compress_level": 3})
         return buf.getvalue()
 
     def _encode(self) -> bytes:
@@ -354,8 +358,11 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
 
     buttons = {name: w.Button(description=name, layout=w.Layout(width="auto"))
                for name in PROPAGATION_PRESETS}
-    dynamic = [art[k] for k in ("image", "fwd", "grad", "zeros", "nans", "frac", "dead",
-                                "zero_legend", "note", "event", "title")] + art["lines"]
+    # the std axis's ticks move with the data at almost every change: drawn with the data, so
+    # the rest of the frame (most of the figure's text) stays cached
+    dynamic = [art["axes"][1].yaxis] + [
+        art[k] for k in ("image", "fwd", "grad", "zeros", "nans", "frac", "dead", "zero_legend",
+                         "note", "event", "title")] + art["lines"]
     explorer = Explorer(controls, fig, render, extras=list(buttons.values()), dynamic=dynamic)
     fig.set_layout_engine("none")  # laid out once at the first draw; redraws keep it (faster)
     explorer.presets = buttons
