@@ -1,5 +1,7 @@
 """The series on one page: every init scheme's formulas, when to use it, and its names in
-PyTorch and Keras, each formula checked against the torch initialiser it names.
+PyTorch and Keras, each formula checked against the torch initialiser it names; the seeds'
+myths with links to where they were measured; and the two example models (a small CNN, a
+small transformer classifier) that notebook 12 runs helpers.checkup on.
 
 Introduced in notebooks/12_cheat_sheet.ipynb.
 """
@@ -11,13 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 from torch.nn import init as tinit
+from torch.nn.modules.conv import _ConvNd
 
-from helpers import init, stats
+from helpers import init, residual, stats
 
-__all__ = ["KERAS_TRUNCATION_FACTOR", "FIXED_STD", "KerasDraw", "Row", "ROWS", "markdown_table",
-           "replay_keras_draw", "orthogonal_relu_variance", "Check", "check_against_torch", "Myth",
-           "MYTHS", "jupyter_anchor", "myths_markdown"]
+__all__ = ["KERAS_TRUNCATION_FACTOR", "FIXED_STD", "GPT2_N_LAYER", "KerasDraw", "Row", "ROWS",
+           "markdown_table", "replay_keras_draw", "orthogonal_relu_variance", "Check",
+           "check_against_torch", "Myth", "MYTHS", "jupyter_anchor", "section_link", "myths_markdown",
+           "torch_default_init_", "example_cnn", "TokenClassifier", "example_transformer",
+           "checkup_highlights"]
 
 Shape = tuple[int, ...]
 TorchInit = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -28,6 +34,9 @@ KERAS_TRUNCATION_FACTOR: float = stats.truncated_normal_std_factor(2.0)
 
 FIXED_STD: float = 0.05
 """The s the fixed-std rows are checked with (Keras' default stddev for RandomNormal/TruncatedNormal)."""
+
+GPT2_N_LAYER: int = 12
+"""The n_layer the GPT-2 row is checked with (GPT-2 small: 12 blocks, 24 residual projections)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,8 @@ class Row:
     uniform variant); torch_normal / torch_uniform run the printed PyTorch call;
     keras_normal says how each Keras initialiser of the row draws its normal values (empty:
     no Keras normal draw). A row for a rule that is not an initialiser call (a scaling
-    of attention logits, say) leaves the torch and Keras fields empty.
+    of attention logits, say) leaves the torch and Keras fields empty. measured_in names the
+    sections of the series that measured the row (linked from the "when to use" cell).
     """
 
     scheme: str
@@ -82,6 +92,7 @@ class Row:
     torch_normal: TorchInit | None
     torch_uniform: TorchInit | None
     keras_normal: tuple[KerasDraw, ...] = ()
+    measured_in: tuple[tuple[str, str], ...] = ()  # (notebook, section heading) pairs
 
     def keras_truncation(self) -> str:
         """The table's "Keras: truncated? corrected?" cell, generated from keras_normal."""
@@ -155,17 +166,83 @@ ROWS: tuple[Row, ...] = (
         None, lambda w, g: tinit.kaiming_uniform_(w, a=math.sqrt(5), generator=g)),
     Row("Orthogonal", r"$g/\sqrt{\max(\text{out},\,\text{fan\_in})}$ (exact mean square)",
         "none (not uniform)",
-        "deep linear / tanh nets and RNNs: every singular value is g. Under ReLU use "
-        "$g=\\sqrt{2}$: at g = 1 each ReLU layer halves the signal's variance (section 2, 09)",
-        "`nn.init.orthogonal_(w, gain=g)`", "`Orthogonal(gain=g)`",
+        "deep linear / tanh nets and RNNs: every singular value is g, so with tanh and small "
+        "pre-activations the input-output Jacobian stays near an isometry. Under ReLU use "
+        "$g=\\sqrt{2}$: at g = 1 each ReLU layer halves the signal's variance (section 2, 09); "
+        "no gain makes a ReLU net isometric",
+        "`nn.init.orthogonal_(w, gain=g)`; ReLU: `gain=math.sqrt(2)` "
+        "(= `nn.init.calculate_gain('relu')`)", "`Orthogonal(gain=g)`",
         "none (shape of the flattened matrix)",
         _orthogonal_std, None,
         lambda w, g: tinit.orthogonal_(w, generator=g), None,
-        (KerasDraw("Orthogonal", truncated=False, corrected=False, qr=True),)),
+        (KerasDraw("Orthogonal", truncated=False, corrected=False, qr=True),),
+        (("11_width_and_isometry.ipynb", "5. Depth: the singular values of the input-output Jacobian"),)),
     Row("LSUV", "measured: each layer's output Var set to 1 on a batch", "none",
-        "nets without BatchNorm when no gain formula fits the activation; needs no gain (09)",
+        "nets without BatchNorm when no gain formula fits the activation; needs no gain",
         "`helpers.lsuv.lsuv_(model, x)` (not in torch)", "none", "none (data-driven)",
-        lambda s: math.nan, None, None, None),
+        lambda s: math.nan, None, None, None, (),
+        (("09_init_in_training.ipynb", "2. Depth decides how much init matters"),)),
+    Row("Scaled dot-product attention",
+        r"logits $q\cdot k/\sqrt{d_k}$: std 1 for unit-variance $q$, $k$ (unscaled: $\sqrt{d_k}$)",
+        "n/a (scales the logits, not a weight)",
+        "every attention head: unscaled, the logits grow like $\\sqrt{d_k}$, the softmax turns "
+        "one-hot and its Jacobian, the gradient's only way to q and k, vanishes",
+        "built in: `F.scaled_dot_product_attention(q, k, v)` (`scale` defaults to "
+        "$1/\\sqrt{d_k}$) and `nn.MultiheadAttention`; written out: "
+        "`(q @ k.transpose(-2, -1) / math.sqrt(d_k)).softmax(-1) @ v`",
+        "none (not an initialiser; `MultiHeadAttention` divides by $\\sqrt{\\text{key\\_dim}}$)",
+        "d_k, the key size of one head (not the model width)",
+        lambda s: math.nan, None, None, None, (),
+        (("10_attention_residual.ipynb", "2. Derive: a logit is a sum of $d_k$ products"),
+         ("10_attention_residual.ipynb", "3. Measure: $d_k$ from 8 to 1024"))),
+    Row("GPT-2 residual scaling",
+        r"$0.02/\sqrt{2\,n_\text{layer}}$ on each residual projection, 0.02 on every other weight",
+        "none (normal)",
+        "residual streams: there are $N = 2\\,n_\\text{layer}$ branches (attention and MLP of each "
+        "block); a last layer $1/\\sqrt{N}$ of its variance-keeping size makes each add $1/N$ of "
+        "the variance, so the stream grows at most $e$-fold at any depth, where variance-keeping "
+        "branches double it per block",
+        "no single call: `nn.init.normal_(proj.weight, std=0.02/math.sqrt(2*n_layer))` for "
+        "each block's output projections (nanoGPT: every `c_proj.weight`), "
+        "`nn.init.normal_(w, std=0.02)` elsewhere",
+        "none (write `RandomNormal(stddev=0.02/math.sqrt(2*n_layer))`)",
+        "none (n_layer sets it)",
+        lambda s: residual.gpt2_residual_std(GPT2_N_LAYER), None,
+        lambda w, g: tinit.normal_(w, std=0.02 / math.sqrt(2 * GPT2_N_LAYER), generator=g), None,
+        (KerasDraw("RandomNormal", truncated=False, corrected=False),),
+        (("10_attention_residual.ipynb", "5. Derive: variances add along the stream"),
+         ("10_attention_residual.ipynb", "7. Train a 50-block residual MLP without normalisation"))),
+    Row("Zero-init residual branches",
+        "$0$ where the branch ends: its gate α (ReZero, SkipInit), its last layer (Fixup), or "
+        "the γ of its last norm",
+        "$0$",
+        "deep residual nets: every block starts as the identity, $x_L = x_0$ exactly. In 10 the "
+        "zero-gated 50-block MLP also trained at a ten-fold learning rate where the GPT-2-scaled "
+        "one blew up, in all three seeds it ran. Fixup also rescales the branch's other layers",
+        "no single call: ReZero `self.alpha = nn.Parameter(torch.zeros(()))` and "
+        "`x + self.alpha * f(x)`; Fixup-style `nn.init.zeros_(block.fc2.weight)`; zero γ "
+        "`nn.init.zeros_(block.norm.weight)`",
+        "`Zeros` on the branch's last layer; zero γ: `gamma_initializer='zeros'`; ReZero, "
+        "SkipInit: none (write the gate)",
+        "none",
+        lambda s: 0.0, lambda s: 0.0, None, None, (),
+        (("10_attention_residual.ipynb", "5. Derive: variances add along the stream"),
+         ("10_attention_residual.ipynb", "7. Train a 50-block residual MLP without normalisation"))),
+    Row("muP (width transfer)",
+        r"hidden: Var $=1/\text{fan\_in}$ as in SP (×2 before a ReLU); readout: 0 (muP only bounds it, "
+        r"$\lesssim 1/\text{fan\_in}^2$) behind a forward multiplier $1/m$, $m = n/n_0$",
+        "none (the series draws normal)",
+        "wide nets whose learning rate you tune on a narrow copy: under SP the best lr falls with "
+        "width, under muP it stays put; Tensor Programs V, Yang et al. 2022",
+        "no single call: hidden `nn.init.normal_(w, std=1/math.sqrt(fan_in))` (ReLU: "
+        "`math.sqrt(2/fan_in)`), "
+        "`nn.init.zeros_(readout.weight)`, forward `readout(h) / m`; Adam parameter groups "
+        "with `lr / m` for the hidden weights (input and readout at `lr`: with the 1/m "
+        "multiplier the readout moves lr/m). The `mup` package: `MuReadout`, `MuAdam`",
+        "none", "fan_in; m = width / base width (64 in 11)",
+        lambda s: math.nan, None, None, None, (),
+        (("11_width_and_isometry.ipynb", "3. Measure: the coordinate check, SP against muP"),
+         ("11_width_and_isometry.ipynb", "4. The consequence: does the best learning rate move?"))),
 )
 """The cheat sheet, one Row per scheme (g is the gain; fan is fan_in unless mode says otherwise)."""
 
@@ -180,7 +257,11 @@ def markdown_table(rows: tuple[Row, ...] = ROWS) -> str:
     """
     lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
     for r in rows:
-        cells = (f"**{r.scheme}**", r.std, r.bound, r.when, r.pytorch, r.keras,
+        when = r.when
+        if r.measured_in:
+            when += " (measured: " + ", ".join(section_link(nb, sec, short=True)
+                                               for nb, sec in r.measured_in) + ")"
+        cells = (f"**{r.scheme}**", r.std, r.bound, when, r.pytorch, r.keras,
                  r.keras_truncation(), r.fan_mode)
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
@@ -374,16 +455,31 @@ MYTHS: tuple[Myth, ...] = (
 )
 """The seeds' claims the series measured, in reading order of the notebooks that did it."""
 
-_UNLINKABLE = set("()[]`")
+_UNLINKABLE = set("()[]`$")
 
 
 def jupyter_anchor(heading: str) -> str | None:
     """The fragment JupyterLab gives a Markdown heading (spaces become '-', case kept), or
-    None where the heading has characters ((), [], `) that would break a Markdown link."""
+    None where the heading has characters ((), [], `, or $ of inline math) that would break
+    a Markdown link."""
     heading = heading.strip()
     if _UNLINKABLE & set(heading):
         return None
     return heading.replace(" ", "-")
+
+
+def section_link(notebook: str, section: str, *, short: bool = False) -> str:
+    """A relative Markdown link to a section of the series (to its notebook where the heading
+    makes no safe anchor), followed by the section's name; short: "[10 §5](...)" only.
+
+    Introduced in notebooks/12_cheat_sheet.ipynb.
+    """
+    anchor = jupyter_anchor(section)
+    target = notebook + (f"#{anchor}" if anchor else "")
+    if short:
+        return f"[{notebook[:2]} §{section.split('.')[0]}]({target})"
+    title = notebook.removesuffix(".ipynb").replace("_", " ")
+    return f"[{title}]({target}), section “{section}”"
 
 
 def myths_markdown(myths: tuple[Myth, ...] = MYTHS) -> str:
@@ -394,10 +490,118 @@ def myths_markdown(myths: tuple[Myth, ...] = MYTHS) -> str:
     """
     blocks = []
     for m in myths:
-        anchor = jupyter_anchor(m.section)
-        target = m.notebook + (f"#{anchor}" if anchor else "")
-        title = m.notebook.removesuffix(".ipynb").replace("_", " ")
-        where = f"[{title}]({target}), section “{m.section}”"
+        where = section_link(m.notebook, m.section)
         blocks.append(f"> **Myth (seed {m.seed}):** {m.claim}.  \n"
                       f"> **Measured:** {m.measurement}. See {where}.")
     return "\n\n".join(blocks)
+
+
+# --- 4. Check your own network: the two example models ------------------------------------
+
+
+def torch_default_init_(model: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Draw every parameter of `model` the way torch's own constructors do, from `generator`.
+
+    nn.Linear / nn.Conv*: weight kaiming_uniform_(a=sqrt(5)), i.e. U(+-1/sqrt(fan_in)), bias
+    U(+-1/sqrt(fan_in)); nn.Embedding: N(0, 1); nn.LayerNorm: gamma 1, beta 0;
+    nn.MultiheadAttention: in_proj_weight xavier_uniform_, in_proj_bias and out_proj.bias 0
+    (out_proj.weight as a Linear). The same distributions as a model built with torch's
+    defaults, without reading or advancing torch's global RNG (build the model with
+    nn.utils.skip_init). ValueError for a parameter of a module it does not know.
+    Introduced in notebooks/12_cheat_sheet.ipynb.
+    """
+    done: set[int] = set()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Linear | _ConvNd):
+                fan_in = init.fans(tuple(m.weight.shape))[0]
+                tinit.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+                if m.bias is not None:
+                    m.bias.uniform_(-1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in), generator=generator)
+            elif isinstance(m, nn.Embedding):
+                m.weight.normal_(0.0, 1.0, generator=generator)
+            elif isinstance(m, nn.LayerNorm):
+                tinit.ones_(m.weight)
+                tinit.zeros_(m.bias)
+            else:
+                continue
+            done.update(id(p) for p in m.parameters(recurse=False))
+        for m in model.modules():  # after the loop: out_proj (a Linear) must not redraw its bias
+            if isinstance(m, nn.MultiheadAttention):
+                if m.in_proj_weight is None:
+                    raise ValueError("nn.MultiheadAttention with separate q/k/v weights is not handled")
+                tinit.xavier_uniform_(m.in_proj_weight, generator=generator)
+                tinit.zeros_(m.in_proj_bias)
+                tinit.zeros_(m.out_proj.bias)
+                done.update(id(p) for p in m.parameters(recurse=False))
+    left = [n for n, p in model.named_parameters() if id(p) not in done]
+    if left:
+        raise ValueError(f"no torch default known for the parameters {left}; modules handled: "
+                         "Linear, Conv*, Embedding, LayerNorm, MultiheadAttention")
+    return model
+
+
+def example_cnn(seed: int = 0, n_classes: int = 10) -> nn.Sequential:
+    """A small CNN for 3 x 16 x 16 images, with torch's default init drawn from `seed`.
+
+    Conv2d(3, 16, 3, padding=1), ReLU, MaxPool2d(2), Conv2d(16, 32, 3, padding=1), ReLU,
+    MaxPool2d(2), Flatten, Linear(32 * 4 * 4, n_classes). Introduced in
+    notebooks/12_cheat_sheet.ipynb.
+    """
+    skip = nn.utils.skip_init
+    model = nn.Sequential(skip(nn.Conv2d, 3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          skip(nn.Conv2d, 16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), skip(nn.Linear, 32 * 4 * 4, n_classes))
+    return torch_default_init_(model, torch.Generator().manual_seed(seed))
+
+
+class TokenClassifier(nn.Module):
+    """Embedding(vocab, d), one pre-LN nn.TransformerEncoderLayer (GELU, dropout 0.1),
+    mean over the tokens, Linear head to n_classes. Introduced in notebooks/12_cheat_sheet.ipynb.
+    """
+
+    def __init__(self, vocab: int = 50, d: int = 32, heads: int = 4, d_ff: int = 128,
+                 n_classes: int = 10):
+        super().__init__()
+        skip = nn.utils.skip_init
+        self.emb = skip(nn.Embedding, vocab, d)
+        self.block = skip(nn.TransformerEncoderLayer, d, heads, d_ff, dropout=0.1,
+                          activation="gelu", batch_first=True, norm_first=True)
+        self.head = skip(nn.Linear, d, n_classes)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(self.block(self.emb(tokens)).mean(1))
+
+
+def example_transformer(seed: int = 0, n_classes: int = 10) -> TokenClassifier:
+    """A TokenClassifier (vocabulary 50, width 32, 4 heads) with torch's default init from `seed`.
+
+    Introduced in notebooks/12_cheat_sheet.ipynb.
+    """
+    return torch_default_init_(TokenClassifier(n_classes=n_classes), torch.Generator().manual_seed(seed))
+
+
+def checkup_highlights(report) -> dict[str, float | None]:
+    """The numbers a helpers.checkup.Checkup's findings rest on, one value each (None: n/a).
+
+    "loss / ln C"; "signal: smallest" / "largest" later weight layer's input rms over the first
+    weight layer's (the checkup flags beyond 1/10 or 10); "grad:data, first / last hidden"
+    (flagged beyond 1/100 or 100); the largest zero fraction, dead-unit share and saturated
+    share over the layers. The flags stay checkup's; this only lines the numbers up.
+    Introduced in notebooks/12_cheat_sheet.ipynb.
+    """
+    weighted = [r for r in report.layers if r.input_rms is not None]
+    signal = [r.input_rms / weighted[0].input_rms for r in weighted[1:]] if weighted else []
+    grads = [r for r in weighted if r.grad_data]
+    most = {f: [getattr(r, f) for r in report.layers if getattr(r, f) is not None]
+            for f in ("zero_fraction", "dead_units", "saturated")}
+    return {
+        "loss / ln C": report.loss / report.expected_loss if report.expected_loss else None,
+        "signal: smallest": min(signal, default=None),
+        "signal: largest": max(signal, default=None),
+        "grad:data, first / last hidden": (grads[0].grad_data / grads[-2].grad_data
+                                           if len(grads) >= 3 else None),
+        "zero fraction": max(most["zero_fraction"], default=None),
+        "dead units": max(most["dead_units"], default=None),
+        "saturated": max(most["saturated"], default=None),
+    }

@@ -1,19 +1,24 @@
 """Notebook 12's cheat sheet: every printed formula equals what the printed torch call does, the
-Keras column says what Keras' source does, and every myth links to a section of the series."""
+Keras column says what Keras' source does, every myth and row links to a section of the series,
+and the checkup's example models start from torch's default distributions and show the findings
+the notebook reads out."""
 
 import json
+import math
 import re
 from pathlib import Path
 
 import pytest
+import torch
+from torch import nn
 
-from helpers import cheatsheet
+from helpers import cheatsheet, checkup, residual
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SERIES = ("00_start_here", "01_uniform_variance", "02_sums_of_products",
           "03_constant_and_random_init", "04_signal_propagation", "05_xavier_glorot",
           "06_he_kaiming", "07_sigmoid_zigzag", "08_fixes", "09_init_in_training",
-          "12_cheat_sheet")
+          "10_attention_residual", "11_width_and_isometry", "12_cheat_sheet")
 
 
 def _id(c):
@@ -152,8 +157,166 @@ def test_every_seed_article_has_its_myths_listed():
 def test_anchor_is_none_where_a_heading_would_break_the_link():
     assert cheatsheet.jupyter_anchor("2. Derive it: a b") == "2.-Derive-it:-a-b"
     assert cheatsheet.jupyter_anchor("5. PyTorch's default: `f(a=1)`") is None
+    assert cheatsheet.jupyter_anchor("3. Measure: $d_k$ from 8 to 1024") is None, "inline math"
 
 
 def test_seed_001_myth_is_corrected_not_repeated():
     m = next(m for m in cheatsheet.MYTHS if m.seed == "001")
     assert "other way round" in m.measurement and "stay clones" in m.measurement
+
+
+# --- the rows of notebooks 10 and 11 ------------------------------------------------------------
+
+NEW_ROWS = ("Scaled dot-product attention", "GPT-2 residual scaling", "Zero-init residual branches",
+            "muP (width transfer)")
+
+
+def _row(scheme):
+    return next(r for r in cheatsheet.ROWS if r.scheme == scheme)
+
+
+def test_rows_link_to_sections_that_exist():
+    table = cheatsheet.markdown_table()
+    for scheme in NEW_ROWS:
+        assert _row(scheme).measured_in, f"{scheme}: says where the series measured it"
+    for row in cheatsheet.ROWS:
+        for notebook, section in row.measured_in:
+            assert notebook.removesuffix(".ipynb") in SERIES, notebook
+            assert section in _headings(NOTEBOOKS / notebook), (notebook, section)
+            assert cheatsheet.section_link(notebook, section, short=True) in table
+
+
+def test_short_links_name_the_notebook_and_section_number():
+    link = cheatsheet.section_link("10_attention_residual.ipynb",
+                                   "5. Derive: variances add along the stream", short=True)
+    assert link == "[10 §5](10_attention_residual.ipynb#5.-Derive:-variances-add-along-the-stream)"
+    assert cheatsheet.section_link("10_attention_residual.ipynb", "3. Measure: $d_k$ from 8 to 1024",
+                                   short=True) == "[10 §3](10_attention_residual.ipynb)"
+
+
+def test_gpt2_row_is_notebook_10s_formula_and_checked_against_torch():
+    row = _row("GPT-2 residual scaling")
+    want = residual.gpt2_residual_std(cheatsheet.GPT2_N_LAYER)
+    assert row.std_of((768, 768)) == want == pytest.approx(0.02 / math.sqrt(24))
+    checks = [c for c in cheatsheet.check_against_torch() if c.scheme == row.scheme]
+    assert len(checks) == 3 and all(c.rel_error < c.tolerance for c in checks)
+    wrong = 0.02 / math.sqrt(cheatsheet.GPT2_N_LAYER)  # sqrt(n_layer): forgets the 2 branches
+    assert all(abs(c.measured / wrong - 1) > 0.2 for c in checks), "a missing factor 2 is caught"
+    assert "0.02/math.sqrt(2*n_layer)" in row.pytorch and "c_proj" in row.pytorch
+
+
+def test_rows_without_a_weight_formula_draw_nothing():
+    for scheme in ("Scaled dot-product attention", "Zero-init residual branches", "muP (width transfer)"):
+        row = _row(scheme)
+        assert row.torch_normal is None and row.torch_uniform is None and not row.keras_normal
+        assert row.keras_truncation().startswith("n/a")
+    assert "none" in _row("muP (width transfer)").keras
+
+
+def test_orthogonal_row_says_gain_sqrt2_under_relu():
+    row = _row("Orthogonal")
+    assert "Under ReLU use $g=\\sqrt{2}$" in row.when and "math.sqrt(2)" in row.pytorch
+
+
+# --- the checkup's example models ----------------------------------------------------------------
+
+
+def _torch_built(build):
+    """The same architecture built by torch's own constructors (global RNG forked, left alone)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(123)
+        return build()
+
+
+TWINS = {
+    "cnn": (cheatsheet.example_cnn, lambda: nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 4 * 4, 10))),
+    "transformer": (cheatsheet.example_transformer, None),
+}
+
+
+class _TorchTokenClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(50, 32)
+        self.block = nn.TransformerEncoderLayer(32, 4, 128, dropout=0.1, activation="gelu",
+                                                batch_first=True, norm_first=True)
+        self.head = nn.Linear(32, 10)
+
+
+@pytest.mark.parametrize("name", ["cnn", "transformer"])
+def test_example_models_draw_torchs_default_distributions(name):
+    build = TWINS[name][0]
+    twin = _torch_built(TWINS[name][1] or _TorchTokenClassifier)
+    ours = dict(build(seed=4).named_parameters())
+    theirs = dict(twin.named_parameters())
+    assert list(ours) == list(theirs)
+    for key, p in ours.items():
+        p, q = p.detach().double(), theirs[key].detach().double()
+        assert p.shape == q.shape, key
+        if q.std() == 0 or q.numel() == 1:  # constants: LayerNorm's 1 and 0, attention's 0 biases
+            assert torch.equal(p, q), key
+        elif q.numel() >= 256:  # two sample stds: relative SE about 1 / sqrt(n); allow 5 of them
+            assert abs(float(p.std() / q.std()) - 1) < 5 / math.sqrt(q.numel()), key
+    for m in build(seed=4).modules():
+        if isinstance(m, nn.Linear | nn.Conv2d):
+            bound = 1 / math.sqrt(m.weight[0].numel())
+            w, b = m.weight.detach(), m.bias.detach()
+            assert float(w.abs().max()) <= bound and float(b.abs().max()) <= bound, "U(+-1/sqrt(fan_in))"
+
+
+def test_example_models_are_seeded_and_leave_the_global_rng_alone():
+    rng = torch.get_rng_state()
+    a, b, c = cheatsheet.example_cnn(1), cheatsheet.example_cnn(1), cheatsheet.example_cnn(2)
+    t = cheatsheet.example_transformer(1, n_classes=5)
+    assert torch.equal(torch.get_rng_state(), rng), "no draw from torch's global generator"
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert not torch.equal(a[0].weight, c[0].weight)
+    assert t.head.out_features == 5
+
+
+def test_default_init_refuses_a_module_it_does_not_know():
+    with pytest.raises(ValueError, match="BatchNorm|0.weight"):
+        cheatsheet.torch_default_init_(nn.Sequential(nn.BatchNorm1d(4)), torch.Generator())
+
+
+def _batch(seed):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(32, 3, 16, 16, generator=g), torch.randint(0, 10, (32,), generator=g),
+            torch.randint(0, 50, (32, 12), generator=g), torch.randint(0, 10, (32,), generator=g))
+
+
+@pytest.mark.parametrize("seed", [0, 7, 13])
+def test_checkup_findings_the_notebook_reads_out(seed):
+    """A throwaway sweep over 20 seeds: default CNN loss within 6% of ln 10 (flag at 20%), its
+    signal >= 0.27 of the input's (flag below 0.1); N(0, 1) CNN: the Linear's input >= 65x the
+    first conv's (flag beyond 10x), loss >= 600 ln 10; transformer x30 head: loss >= 3.2 ln 10."""
+    x, y, tokens, t_y = _batch(seed)
+    good = checkup.run(cheatsheet.example_cnn(seed), x, y)
+    assert good.problems == () and abs(good.loss - math.log(10)) < 0.3
+    bad_cnn = cheatsheet.example_cnn(seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for m in bad_cnn.modules():
+            if isinstance(m, nn.Conv2d | nn.Linear):
+                m.weight.normal_(0, 1, generator=g)
+    assert set(checkup.run(bad_cnn, x, y).problems) == {"exploding", "initial loss"}
+    assert checkup.run(cheatsheet.example_transformer(seed), tokens, t_y).problems == ()
+    loud = cheatsheet.example_transformer(seed)
+    with torch.no_grad():
+        loud.head.weight.mul_(30)
+    assert checkup.run(loud, tokens, t_y).problems == ("initial loss",)
+
+
+def test_highlights_are_the_reports_own_numbers():
+    x, y, _, _ = _batch(3)
+    report = checkup.run(cheatsheet.example_cnn(3), x, y)
+    h = cheatsheet.checkup_highlights(report)
+    weighted = [r for r in report.layers if r.input_rms is not None]
+    assert h["loss / ln C"] == report.loss / math.log(10)
+    assert h["signal: largest"] == max(r.input_rms for r in weighted[1:]) / weighted[0].input_rms
+    assert h["grad:data, first / last hidden"] == weighted[0].grad_data / weighted[1].grad_data
+    assert h["dead units"] == max(r.dead_units for r in report.layers if r.dead_units is not None)
+    assert h["saturated"] is None, "no tanh or sigmoid in the CNN"
+    assert cheatsheet.checkup_highlights(checkup.run(cheatsheet.example_cnn(3), x))["loss / ln C"] is None
