@@ -250,17 +250,18 @@ def propagation_panels(figsize: tuple[float, float] = (11.0, 3.9)) -> tuple[Figu
                      title=fig.suptitle(""))
 
 
+_EVENT_LABELS = {"overflow_layer": "inf/NaN from layer {}", "underflow_layer": "all 0 from layer {}",
+                 "grad_overflow_layer": "gradient inf/NaN at layer {}",
+                 "grad_underflow_layer": "gradient 0 from layer {} down"}
+
+
 def _event(rec) -> tuple[int | None, str]:
-    """The layer to mark and what happened there (forward events first)."""
-    if rec.overflow_layer is not None:
-        return rec.overflow_layer, f"inf/NaN from layer {rec.overflow_layer}"
-    if rec.underflow_layer is not None:
-        return rec.underflow_layer, f"all 0 from layer {rec.underflow_layer}"
-    if rec.grad_overflow_layer is not None:
-        return rec.grad_overflow_layer, f"gradient inf/NaN at layer {rec.grad_overflow_layer}"
-    if rec.grad_underflow_layer is not None:
-        return rec.grad_underflow_layer, f"gradient 0 from layer {rec.grad_underflow_layer} down"
-    return None, ""
+    """The layer to mark and what happened there, in the probe's order (first_event)."""
+    event = rec.first_event
+    if event is None:
+        return None, ""
+    name, layer = event
+    return layer, _EVENT_LABELS[name].format(layer)
 
 
 def draw_propagation(art: dict, rec, title: str = "") -> int | None:
@@ -318,19 +319,6 @@ def draw_propagation(art: dict, rec, title: str = "") -> int | None:
         ax.set_xlim(0.5, depth + 0.5)
     art["title"].set_text(title)
     return layer
-
-
-def plot_propagation(rec, title: str | None = None, figsize: tuple[float, float] = (11.0, 3.9)):
-    """A static figure of one probe record (the explorer's picture); returns the Figure.
-
-    title defaults to helpers.probe.headline(rec). Introduced in
-    notebooks/04_signal_propagation.ipynb.
-    """
-    from helpers.probe import headline
-
-    fig, art = propagation_panels(figsize)
-    draw_propagation(art, rec, headline(rec) if title is None else title)
-    return fig
 
 
 def plot_unit_weights(ax: Axes, weight, title: str, vmax: float | None = None):

@@ -96,6 +96,22 @@ class Propagation:
         with np.errstate(all="ignore"):
             return float(self.grad_std[0] / self.grad_std[-1])
 
+    @property
+    def first_event(self) -> tuple[str, int] | None:
+        """The blow-up a reader should see first, as (field name, layer), or None: a forward
+        overflow, else a forward underflow, else a gradient overflow, else a gradient underflow
+        (EVENTS). The forward pass comes first because a broken forward makes every gradient
+        meaningless. diagnose, headline and the explorer's marked layer all follow this order."""
+        for name in EVENTS:
+            layer = getattr(self, name)
+            if layer is not None:
+                return name, layer
+        return None
+
+
+EVENTS = ("overflow_layer", "underflow_layer", "grad_overflow_layer", "grad_underflow_layer")
+"""Propagation's blow-up fields in the order they are reported (Propagation.first_event)."""
+
 
 def _is_number(x: object) -> bool:
     return isinstance(x, int | float | np.floating | np.integer) and not isinstance(x, bool)

@@ -145,10 +145,19 @@ def test_bad_arguments_name_the_choices(kwargs, match):
 
 
 def _expected_mark(state: dict) -> int | None:
+    """The order written out here on purpose (not probe.EVENTS): forward before gradient."""
     for key in ("overflow_layer", "underflow_layer", "grad_overflow_layer", "grad_underflow_layer"):
         if state[key] is not None:
             return state[key]
     return None
+
+
+def test_probe_event_order_is_forward_first():
+    assert probe.EVENTS == ("overflow_layer", "underflow_layer", "grad_overflow_layer",
+                            "grad_underflow_layer")
+    rec = probe.propagate(50, 100, "tanh", "fixed", std=0.001)
+    assert rec.first_event == ("underflow_layer", rec.underflow_layer)
+    assert probe.propagate(3, 100, "tanh", "xavier").first_event is None
 
 
 @pytest.fixture(scope="module")
