@@ -1,13 +1,15 @@
 """initlab's shared library: one module per concept of the notebooks.
 
-- stats: variances and bounds of the distributions initialisers draw from (01, 02)
-- init: fans, gains and the std of each scheme, equal to torch.nn.init (05, 06)
-- nets: the MLPs the experiments build (04 on)
+Each line names a module, what it holds and the notebooks that use it.
+
+- stats: variances and bounds of the distributions initialisers draw from (00-02, 06)
+- init: fans, gains and the std of each scheme, equal to torch.nn.init (02, 03, 05, 06, 12)
+- nets: the MLPs the experiments build (03; from 04 on through probe and train)
 - probe: what a signal does through depth, forward and backward (04-06)
-- fan_modes: fan_in vs fan_out through a net whose width changes (06)
-- train: a small seeded training loop on synthetic data (03, 06, 09)
-- progress: a progress bar that leaves one finished line in the stored notebook (09)
+- fan_modes: fan_in vs fan_out through a net whose width changes, and one He net's norm walk (06)
 - symmetry: clone hidden units under constant init, measured through training (03)
+- train: seeded data sets, training loops and paired comparisons over seeds (03, 06, 09-11)
+- progress: a progress bar that leaves one finished line in the stored notebook (09, via train)
 - zigzag: the sigmoid zig-zag demos and their fixes (07, 08)
 - lsuv: layer-sequential unit-variance init, a data-driven initialiser (09)
 - criticality: mean-field signal propagation and the critical line width * Var(W) (09)
@@ -16,7 +18,15 @@
 - mup: the maximal update parametrisation, its coordinate check and lr transfer across width (11)
 - isometry: singular values of a deep net's input-output Jacobian (dynamical isometry) (11)
 - cheatsheet: every scheme's formulas and names, checked against torch; the seeds' myths (12)
-- plots: one figure style; widgets: the interactive explorers; exercises: auto-checked tasks
+- checkup: one forward and backward pass through any model, read layer by layer (12)
+- plots: one figure style for every figure (00-12)
+- widgets: the interactive explorers (00-02, 04, 07-11)
+- exercises: auto-checked tasks with hints and solutions (00-12)
+- validate: the argument checks every other module shares (no notebook imports it)
+
+Names such as "article002" or "article004" (zigzag.run_article002, train.article004_net) refer
+to the five source articles the series corrects, kept in ../shared/seeds and numbered 000-004,
+not to random seeds.
 
 Import the modules you need: `from helpers import init, stats, plots`.
 """
