@@ -8,7 +8,8 @@ Each line names a module, what it holds and the notebooks that use it.
 - probe: what a signal does through depth, forward and backward (04-06)
 - fan_modes: fan_in vs fan_out through a net whose width changes, and one He net's norm walk (06)
 - symmetry: clone hidden units under constant init, measured through training (03)
-- train: seeded data sets, training loops and paired comparisons over seeds (03, 06, 09-11)
+- train: seeded data sets, the training loop, many runs trained at once (03, 06, 09-11)
+- compare: comparing inits in training: paired seeds, a depth x init sweep, update:data ratios (09)
 - progress: a progress bar that leaves one finished line in the stored notebook (09, via train)
 - zigzag: the sigmoid zig-zag demos and their fixes (07, 08)
 - lsuv: layer-sequential unit-variance init, a data-driven initialiser (09)
@@ -23,8 +24,9 @@ Each line names a module, what it holds and the notebooks that use it.
 - widgets: the interactive explorers (00-02, 04, 07-11)
 - exercises: auto-checked tasks with hints and solutions (00-12)
 - validate: the argument checks every other module shares (no notebook imports it)
+- threads: run small torch workloads on one thread (no notebook imports it)
 
-Names such as "article002" or "article004" (zigzag.run_article002, train.article004_net) refer
+Names such as "article002" or "article004" (zigzag.run_article002, compare.article004_net) refer
 to the five source articles the series corrects, kept in ../shared/seeds and numbered 000-004,
 not to random seeds.
 

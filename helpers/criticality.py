@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from helpers import validate
+from helpers.threads import single_thread
 
 __all__ = [
     "CRITICAL_ACTIVATIONS",
@@ -119,8 +120,6 @@ def propagation_map(
     readout at the top, this measures exactly the two quantities the theory predicts.)
     Introduced in notebooks/09_init_in_training.ipynb.
     """
-    from helpers.train import single_thread
-
     for s in sigma_w2s:
         _check(activation, s)
     if not depths or min(depths) < 1 or width < 1 or batch < 2:

@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from helpers import validate
-from helpers.train import Dataset, single_thread
+from helpers.threads import single_thread
+from helpers.train import Dataset
 
 __all__ = [
     "PARAMETRISATIONS",

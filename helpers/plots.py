@@ -8,14 +8,20 @@ which live outside pyplot so that redrawing one never touches global state.
 from __future__ import annotations
 
 import io
+import math
 
 import matplotlib as mpl
+import numpy as np
 from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
+from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from helpers import validate
+from helpers.stats import SATURATION
 
 __all__ = [
     "OKABE_ITO",
@@ -88,6 +94,8 @@ STYLES: dict[str, dict] = {
 """rcParams per variant; "classroom" has larger fonts and lines for a projector."""
 
 
+
+
 def use_style(variant: str = "default") -> None:
     """Apply the series' figure style (and PNG inline output) to matplotlib.
 
@@ -97,12 +105,7 @@ def use_style(variant: str = "default") -> None:
     validate.one_of("variant", variant, STYLES)
     mpl.rcParams.update(mpl.rcParamsDefault)
     mpl.rcParams.update(STYLES[variant])
-    try:  # inline figures as PNG (SVG would differ on every run)
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-
-        set_matplotlib_formats("png")
-    except ImportError:  # pragma: no cover - outside IPython
-        pass
+    set_matplotlib_formats("png")  # inline figures as PNG (SVG would differ on every run)
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] | None = None,
@@ -130,9 +133,7 @@ def shade_saturation(ax: Axes, activation: str, lo: float, hi: float) -> list:
     The thresholds match helpers.stats.saturated_fraction. Returns the patches.
     Introduced in notebooks/02_sums_of_products.ipynb.
     """
-    import math
 
-    from helpers.stats import SATURATION
 
     validate.one_of("activation", activation, ("tanh", "sigmoid"))
     if activation == "tanh":
@@ -158,8 +159,6 @@ def plot_density(ax: Axes, samples, bins, *, label: str | None = None, color: st
     Returns the artist, whose .set_data(values, edges) a widget calls to redraw in place.
     Introduced in notebooks/01_uniform_variance.ipynb.
     """
-    import numpy as np
-
     values, edges = np.histogram(samples, bins=bins, density=True)
     return ax.stairs(values, edges, fill=True, alpha=0.45, label=label,
                      color=color or COLORS["measured"])
@@ -182,8 +181,6 @@ def plot_error_vs_n(ax: Axes, sizes, errors, reference,
 
 def _decade_label(value: float, _pos: int) -> str:
     """Tick label for a log axis without mathtext: 1e-3, 1, 1e+2."""
-    import math
-
     if value <= 0 or not math.isfinite(value):
         return ""
     exponent = round(math.log10(value))
@@ -201,10 +198,6 @@ def propagation_panels(figsize: tuple[float, float] = (11.0, 3.9)) -> tuple[Figu
     input of the batch). draw_propagation fills them in place, so a widget never rebuilds
     the figure. Introduced in notebooks/04_signal_propagation.ipynb.
     """
-    import numpy as np
-    from matplotlib.colors import LogNorm
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
-
     fig, (ax_h, ax_s, ax_f) = new_figure(1, 3, figsize=figsize, width_ratios=[1.2, 1.0, 0.75])
     bad = COLORS["bad"]
     cmap = mpl.colormaps["viridis"].with_extremes(bad="#d9d9d9", under=mpl.colormaps["viridis"](0))
@@ -270,8 +263,6 @@ def draw_propagation(art: dict, rec, title: str = "") -> int | None:
 
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
-    import numpy as np
-
     ax_h, ax_s, ax_f = art["axes"]
     layers, depth = rec.layers, rec.depth
     with np.errstate(all="ignore"):
@@ -328,8 +319,6 @@ def plot_unit_weights(ax: Axes, weight, title: str, vmax: float | None = None):
     colormap centred at 0. Returns the image. Introduced in
     notebooks/03_constant_and_random_init.ipynb.
     """
-    import numpy as np
-
     w = np.asarray(weight.detach() if hasattr(weight, "detach") else weight, dtype=float)
     top = vmax if vmax is not None else float(np.abs(w).max()) or 1.0
     image = ax.imshow(w, cmap="RdBu_r", vmin=-top, vmax=top, aspect="auto",
@@ -349,8 +338,6 @@ def plot_spread_history(ax: Axes, histories: dict, *, floor: float = 1e-9,
     float32 rounding step (`rounding`, relative). Introduced in
     notebooks/03_constant_and_random_init.ipynb.
     """
-    import numpy as np
-
     for i, (label, spread) in enumerate(histories.items()):
         y = np.maximum(np.asarray(spread, dtype=float), floor)
         ax.semilogy(np.arange(len(y)), y, label=label, color=OKABE_ITO[i % len(OKABE_ITO)])
@@ -368,8 +355,6 @@ def plot_loss_curves(ax: Axes, curves: dict, *, chance: float | None = None,
     chance draws the loss of a uniform guess, ln(n_classes), as a dashed line.
     Introduced in notebooks/03_constant_and_random_init.ipynb (reused in 06).
     """
-    import numpy as np
-
     for i, (label, loss) in enumerate(curves.items()):
         loss = np.asarray(loss, dtype=float)
         k = max(1, min(window, len(loss)))
@@ -391,9 +376,6 @@ def plot_layer_histograms(ax: Axes, edges, counts, *, xlabel: str, title: str,
     widens from layer to layer. Returns the Stairs artists.
     Introduced in notebooks/05_xavier_glorot.ipynb.
     """
-    import matplotlib as mpl
-    import numpy as np
-
     counts = np.asarray(counts, dtype=float)
     edges = np.asarray(edges, dtype=float)
     widths = np.diff(edges)
@@ -418,8 +400,6 @@ def plot_glorot_panels(axes, rec, label: str, grad_lim: float = 1.5) -> None:
     on [-grad_lim, grad_lim] (values outside are left out). Titles carry the measured stds.
     Introduced in notebooks/05_xavier_glorot.ipynb.
     """
-    import numpy as np
-
     if rec.values is None or rec.grads is None:
         raise ValueError("rec needs the per-layer values: call probe.propagate(..., keep_values=True)")
     edges = np.linspace(-1, 1, 81)
@@ -444,8 +424,6 @@ def plot_std_by_layer(ax: Axes, stds: dict, *, ylabel: str, title: str,
     A straight falling line is geometric decay; a flat one is a preserved signal.
     Introduced in notebooks/04_signal_propagation.ipynb (reused in 06).
     """
-    import numpy as np
-
     for i, (label, values) in enumerate(stds.items()):
         values = np.asarray(values, dtype=float)
         color = (colors or {}).get(label, OKABE_ITO[i % len(OKABE_ITO)])
@@ -465,8 +443,6 @@ def plot_seed_curves(ax: Axes, runs: dict, *, chance: float | None = None, windo
     the faint bundle shows the spread. chance draws ln(n_classes) dashed.
     Introduced in notebooks/06_he_kaiming.ipynb.
     """
-    import numpy as np
-
     for i, (label, seeds) in enumerate(runs.items()):
         color = (colors or {}).get(label, OKABE_ITO[i % len(OKABE_ITO)])
         length = max(len(loss) for loss in seeds)
@@ -497,8 +473,6 @@ def plot_norm_walk(ax: Axes, walks: dict, *, slope: float = 5.0) -> None:
     line is slope * depth / width (Hanin & Rolnick 2018: slope 5 for He + ReLU).
     Introduced in notebooks/06_he_kaiming.ipynb.
     """
-    import numpy as np
-
     top = 0.0
     for i, (width, walk) in enumerate(walks.items()):
         x = np.arange(1, walk.shape[1] + 1) / width
@@ -522,8 +496,6 @@ def plot_weight_path(ax: Axes, paths: dict, *, colors: dict | None = None,
     minimum draws the loss minimum w* as a dashed line. Returns the lines by label, so a
     widget can .set_data them. Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
-    import numpy as np
-
     lines = {}
     for i, (label, weights) in enumerate(paths.items()):
         color = (colors or {}).get(label, OKABE_ITO[i % len(OKABE_ITO)])
@@ -544,8 +516,6 @@ def plot_curvature_path(ax: Axes, lr_curvature, *, label: str = "lr · L''(w) af
     Above 2 a step overshoots the minimum by more than it started from. Introduced in
     notebooks/07_sigmoid_zigzag.ipynb.
     """
-    import numpy as np
-
     steps = np.arange(1, len(lr_curvature) + 1)
     ax.plot(steps, lr_curvature, ".-", color=COLORS["measured"], label=label)
     ax.axhline(2.0, ls="--", color=COLORS["bad"], label="2: steps overshoot and grow")
@@ -563,8 +533,6 @@ def plot_contour_path(ax: Axes, grid, weights, w_star, *, color: str | None = No
     (contour set, path line, start marker) so a widget can update the path in place.
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
-    import numpy as np
-
     w1, w2, loss = grid
     levels = levels if levels is not None else np.geomspace(1e-3, 30, 12)
     contours = ax.contour(w1, w2, loss, levels=levels, colors=COLORS["neutral"],
@@ -588,8 +556,6 @@ def plot_loss_per_step(ax: Axes, curves: dict, *, threshold: float | None = None
     start is the step of each curve's first value (0: the start, 1: after the first step).
     Returns the lines by label. Introduced in notebooks/08_fixes.ipynb.
     """
-    import numpy as np
-
     lines = {}
     for i, (label, loss) in enumerate(curves.items()):
         color = (colors or {}).get(label, OKABE_ITO[i % len(OKABE_ITO)])
@@ -609,8 +575,6 @@ def plot_weight_paths_faint(ax: Axes, weights, *, minimum: float | None = None,
     """Many runs' weight after each step as thin lines, weights (steps, runs), with w* and the
     band the runs end in. Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
-    import numpy as np
-
     weights = np.asarray(weights, dtype=float)
     steps = np.arange(1, weights.shape[0] + 1)
     lines = ax.plot(steps, weights, "-", lw=0.6, alpha=0.35, color=COLORS["measured"])
@@ -644,8 +608,6 @@ def plot_outcomes_by_fix(ax: Axes, values: dict, *, ylabel: str, lines: dict | N
     """One column of dots per fix (one dot per start or seed) and its median as a bar;
     lines = {label: y} draws reference levels. Introduced in notebooks/08_fixes.ipynb.
     """
-    import numpy as np
-
     for i, v in enumerate(values.values()):
         v = np.asarray(v, dtype=float)
         jitter = np.linspace(-0.18, 0.18, len(v))
@@ -673,8 +635,6 @@ def plot_paired_curves(axes, steps, accuracy: dict, *, ylabel: str = "test accur
     with 0 marked. accuracy maps a name to an array [seed, step]; the step axis is log, so
     step 0 is left out. Introduced in notebooks/09_init_in_training.ipynb.
     """
-    import numpy as np
-
     steps = np.asarray(steps, dtype=float)
     keep = steps > 0
     names = list(accuracy)
@@ -707,8 +667,6 @@ def plot_loss_heatmap(ax: Axes, loss, schemes, depths, *, vmax: float):
     Colours run from 0 (trained) to vmax (e.g. the chance-level loss ln C).
     Introduced in notebooks/09_init_in_training.ipynb.
     """
-    import numpy as np
-
     values = np.asarray(loss, dtype=float)
     shown = np.where(np.isfinite(values), values, vmax)
     image = ax.imshow(shown, cmap="viridis_r", vmin=0, vmax=vmax, aspect="auto")
@@ -733,9 +691,6 @@ def plot_propagation_map(ax: Axes, values, sigma_w2s, depths, *, critical: float
     +-limit decades the colour saturates. `marks` draws dotted lines at named sigma_w^2
     values (e.g. torch's tanh gain squared). Introduced in notebooks/09_init_in_training.ipynb.
     """
-    import numpy as np
-    from matplotlib.ticker import FixedLocator, NullFormatter
-
     v = np.asarray(values, dtype=float).T
     mesh = ax.pcolormesh(sigma_w2s, depths, v, cmap="RdBu_r", shading="nearest",
                          vmin=-limit, vmax=limit)
@@ -760,8 +715,6 @@ def plot_update_ratios(ax: Axes, ratios, *, target: float = -3.0, legend: bool =
 
     Introduced in notebooks/09_init_in_training.ipynb.
     """
-    import numpy as np
-
     r = np.asarray(ratios, dtype=float)
     colors = mpl.colormaps["viridis"](np.linspace(0, 0.9, r.shape[1]))
     for layer in range(r.shape[1]):
@@ -786,8 +739,6 @@ def plot_checkup(ax: Axes, report, title: str | None = None) -> dict:
     title defaults to the problems found. Returns the artists by role: "forward", "grad",
     "flagged" (Line2D). Introduced in notebooks/12_cheat_sheet.ipynb.
     """
-    import math
-
     def positive(v):
         return v if v is not None and math.isfinite(v) and v > 0 else math.nan
 
@@ -823,8 +774,6 @@ def plot_attention_sweep(axes, sat) -> None:
 
     Introduced in notebooks/10_attention_residual.ipynb.
     """
-    import numpy as np
-
     ax_std, ax_ent, ax_jac = axes
     d = sat.d_k
     styles = {"raw": (COLORS["bad"], "q·k (unscaled)"), "scaled": (COLORS["measured"], "q·k / √d_k")}
@@ -851,8 +800,6 @@ def plot_residual_streams(ax: Axes, streams: dict, *, which: str = "forward",
 
     Introduced in notebooks/10_attention_residual.ipynb.
     """
-    import numpy as np
-
     validate.one_of("which", which, ("forward", "grad"))
     for i, (label, st) in enumerate(streams.items()):
         color = OKABE_ITO[i % len(OKABE_ITO)]
@@ -872,8 +819,6 @@ def residual_panels(figsize: tuple[float, float] = (9.5, 3.6)) -> tuple[Figure, 
 
     Introduced in notebooks/10_attention_residual.ipynb.
     """
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
-
     fig, (ax_f, ax_g) = new_figure(1, 2, figsize=figsize)
     art: dict = {"fig": fig, "axes": (ax_f, ax_g)}
     for key, ax, color, label in (("fwd", ax_f, COLORS["measured"], "stream std(x_l)"),
@@ -909,8 +854,6 @@ RESIDUAL_SPANS = (10, 20, 50, 100, 200, 300)
 
 def _bucket_limits(values) -> tuple[float, float]:
     """Log-axis limits from a few fixed buckets that hold the finite positive values."""
-    import numpy as np
-
     shown = values[np.isfinite(values) & (values > 0)]
     lo = min(0.1, 10.0 ** np.floor(np.log10(shown.min() / 2))) if shown.size else 0.1
     top = 2 * shown.max() if shown.size else 1.0
@@ -925,8 +868,6 @@ def draw_residual(art: dict, stream, theory_fwd, theory_grad, title: str = "") -
     the measured std at the input (stream) or at the output (gradient).
     Introduced in notebooks/10_attention_residual.ipynb.
     """
-    import numpy as np
-
     ax_f, ax_g = art["axes"]
     blocks, depth = stream.blocks, stream.depth
     fwd, grad = stream.forward_std, stream.grad_std
@@ -964,8 +905,6 @@ def plot_coord_check(axes, cc, *, titles: dict[str, str] | None = None):
 
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
-    import numpy as np
-
     markers = ("o", "s", "^", "D", "v")
     for ax, p in zip(axes, cc.change, strict=True):
         for i, name in enumerate(cc.names):
@@ -991,8 +930,6 @@ def plot_lr_sweep(axes, sweep, *, titles: dict[str, str] | None = None):
 
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
-    import numpy as np
-
     colors = mpl.colormaps["viridis"](np.linspace(0, 0.85, len(sweep.widths)))
     for ax, p in zip(axes, sweep.loss, strict=True):
         best = sweep.best_log2_lr(p)
@@ -1046,8 +983,6 @@ only repaint the histogram; it widens (to whole decades) only for values outside
 def _sv_bins(s, resolution: float):
     """Bin edges (10 per decade, whole decades) covering SV_DECADES, the kept singular values of
     s, the floor (largest x resolution) and, if any value is lost, one decade below it."""
-    import numpy as np
-
     top = float(s.max())
     floor = top * resolution
     kept = s[s > floor]
@@ -1093,8 +1028,6 @@ def draw_singular_values(art: dict, s, headline: str, *, resolution: float = 1e-
 
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
-    import numpy as np
-
     s = np.asarray(s, dtype=float)
     ax, message = art["ax"], ""
     if s.size == 0 or not np.isfinite(s).all():

@@ -13,6 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
+from IPython import get_ipython
+from IPython.display import display
+from tqdm import tqdm
+from tqdm.notebook import tqdm as notebook_tqdm
+
 __all__ = ["finished_line", "progress"]
 
 T = TypeVar("T")
@@ -24,10 +29,6 @@ def finished_line(desc: str, total: int, unit: str = "runs") -> str:
 
 
 def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
 
@@ -47,13 +48,8 @@ def progress(items: Iterable[T], *, total: int, desc: str, unit: str = "runs",
         yield from items
         return
     if not _in_kernel():
-        from tqdm import tqdm
-
         yield from tqdm(items, total=total, desc=desc, leave=False)
         return
-    from IPython.display import display
-    from tqdm.notebook import tqdm as notebook_tqdm
-
     line = finished_line(desc, total, unit)
     bar = notebook_tqdm(total=total, desc=desc, leave=False, display=False)
     bundle = bar.container._repr_mimebundle_()

@@ -27,7 +27,8 @@ import torch
 from torch import nn
 
 from helpers import validate
-from helpers.train import Dataset, History, single_thread, tail_loss, train
+from helpers.threads import single_thread
+from helpers.train import Dataset, History, tail_loss, train
 
 __all__ = [
     "BRANCH_INITS",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 from helpers import validate
 
@@ -239,8 +240,6 @@ def sample_same_std(std: float, n: int, seed: int = 0) -> dict[str, np.ndarray]:
     std comes out at truncated_normal_std_factor(2) * std ~ 0.88 std.
     Introduced in notebooks/01_uniform_variance.ipynb.
     """
-    import torch
-
     if not (math.isfinite(std) and std > 0) or n < 2:
         raise ValueError(f"need std > 0 and n >= 2, got std={std}, n={n}")
     gen = torch.Generator().manual_seed(seed)

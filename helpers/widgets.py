@@ -22,11 +22,27 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
-from helpers import plots, probe, residual, stats, validate
+from helpers import isometry, plots, probe, residual, stats, validate, zigzag
+from helpers.criticality import (
+    CRITICAL_ACTIVATIONS,
+    critical_weight_var,
+    mean_field,
+    mean_field_profile,
+    propagation_map,
+)
 from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS
-from helpers.plots import COLORS, fig_to_png, new_figure, shade_saturation
+from helpers.plots import (
+    COLORS,
+    fig_to_png,
+    new_figure,
+    plot_contour_path,
+    plot_loss_per_step,
+    plot_weight_path,
+    shade_saturation,
+)
 
 __all__ = ["Explorer", "monte_carlo_explorer", "preactivation_explorer", "propagation_explorer",
            "criticality_explorer", "residual_explorer", "isometry_explorer"]
@@ -380,8 +396,6 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
 def _frozen(explorer: Explorer) -> Explorer:
     """Keep the layout of the first drawing and drop minor log ticks: redraws skip the
     constrained-layout pass and most tick-label text, the bulk of a two-panel redraw."""
-    from matplotlib.ticker import NullLocator
-
     for ax in explorer.fig.axes:
         if ax.get_yscale() == "log":
             ax.yaxis.set_minor_locator(NullLocator())
@@ -392,8 +406,6 @@ def _frozen(explorer: Explorer) -> Explorer:
 @functools.lru_cache(maxsize=32)
 def _zigzag_landscape(centring: float, seed: int) -> tuple:
     """The 2-D neuron's inputs and loss grid for one centring (cached: contours are the slow part)."""
-    from helpers import zigzag
-
     inputs = zigzag.make_inputs("sigmoid", centring=centring, seed=seed)
     return inputs, zigzag.loss_grid(inputs)
 
@@ -407,9 +419,6 @@ def zigzag_explorer(lr: float = 0.2, centring: float = 0.0, momentum: float = 0.
     centring 0 feeds raw sigmoid outputs (all > 0), 1 feeds them centred (same mean square).
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
-    from helpers import zigzag
-    from helpers.plots import plot_contour_path, plot_loss_per_step
-
     if not (0 < lr <= 2 and 0 <= centring <= 1 and 0 <= momentum < 1):
         raise ValueError("need lr in (0, 2], centring in [0, 1] and momentum in [0, 1), got "
                          f"lr={lr!r}, centring={centring!r}, momentum={momentum!r}")
@@ -463,9 +472,6 @@ def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float 
 
     Introduced in notebooks/08_fixes.ipynb.
     """
-    from helpers import zigzag
-    from helpers.plots import plot_loss_per_step, plot_weight_path
-
     if not (0 < lr <= 3 and 0 <= momentum < 1):
         raise ValueError(f"need lr in (0, 3] and momentum in [0, 1), got lr={lr!r}, "
                          f"momentum={momentum!r}")
@@ -511,8 +517,6 @@ def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float 
 @functools.lru_cache(maxsize=64)
 def _profile(activation: str, sigma_w2: float, depth: int, seed: int) -> tuple:
     """Per-layer log10 signal and gradient growth for one net (cached per slider position)."""
-    from helpers.criticality import propagation_map
-
     fwd, bwd = propagation_map(activation, [sigma_w2], list(range(1, depth + 1)), width=128,
                                batch=64, seed=seed)
     return fwd[0], bwd[0]
@@ -528,13 +532,6 @@ def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 
     (sigma_w^2 = 2.78), which sits on the chaotic side.
     Introduced in notebooks/09_init_in_training.ipynb.
     """
-    from helpers.criticality import (
-        CRITICAL_ACTIVATIONS,
-        critical_weight_var,
-        mean_field,
-        mean_field_profile,
-    )
-
     validate.one_of("activation", activation, CRITICAL_ACTIVATIONS)
     if not 0.25 <= sigma_w2 <= 8 or not 2 <= depth <= 50:
         raise ValueError(f"need 0.25 <= sigma_w2 <= 8 and 2 <= depth <= 50, got {sigma_w2}, {depth}")
@@ -661,8 +658,6 @@ ISOMETRY_MAX_DEPTH = 100
 def _isometry_stack(weights: str, width: int, seed: int):
     """The unit-scale weights of every layer up to ISOMETRY_MAX_DEPTH (cached: drawing 100
     orthogonal matrices is the slow part; the sliders only rescale and truncate them)."""
-    from helpers import isometry
-
     return isometry.weight_stack(weights, width, ISOMETRY_MAX_DEPTH, seed)
 
 
@@ -675,8 +670,6 @@ def _isometry_jacobians(weights: str, activation: str, weight_scale: float, inpu
                         width: int, seed: int, upto: int) -> list:
     """J_1 .. J_upto for one setting, composed in one pass (cached: moving the depth slider
     within the block then costs one SVD; other controls recompute only up to the block)."""
-    from helpers import isometry
-
     stack = _isometry_stack(weights, width, seed)
     x = isometry.input_vector(width, input_std, seed)
     depths = tuple(range(1, upto + 1))
@@ -685,7 +678,6 @@ def _isometry_jacobians(weights: str, activation: str, weight_scale: float, inpu
 
 
 def _check_isometry_args(depth, weights, activation, weight_scale, input_std, width) -> None:
-    from helpers import isometry
 
     validate.one_of("weights", weights, isometry.WEIGHTS)
     validate.one_of("activation", activation, isometry.ACTIVATIONS)
@@ -709,8 +701,6 @@ def isometry_explorer(depth: int = 50, weights: str = "orthogonal", activation: 
     overflowing Jacobian leaves a message in the plot. Introduced in
     notebooks/11_width_and_isometry.ipynb.
     """
-    from helpers import isometry
-
     _check_isometry_args(depth, weights, activation, weight_scale, input_std, width)
     controls = {
         "depth": w.IntSlider(value=depth, min=1, max=ISOMETRY_MAX_DEPTH, description="depth L"),

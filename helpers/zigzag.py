@@ -26,7 +26,7 @@ from torch import nn
 
 from helpers import validate
 from helpers.nets import make_activation
-from helpers.train import single_thread
+from helpers.threads import single_thread
 
 __all__ = [
     "ARTICLE002_X",

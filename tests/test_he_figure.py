@@ -1,7 +1,7 @@
 """Notebook 06's claims at small scale: He et al. 2015 Figure 3, and the tools it uses.
 
 Protects: a 30-layer ReLU MLP stays near the chance loss under Xavier and learns under He
-(SGD + momentum, two seeds side by side); train_side_by_side is train() once per run (same
+(SGD + momentum, two seeds side by side); train_many is train() once per run (same
 losses, runs independent, a blow-up stops only its own run); steps_to_loss finds the first
 window whose mean reaches the threshold; the seed-curve plot draws every seed and a median.
 """
@@ -47,7 +47,7 @@ def test_he_trains_a_30_layer_relu_net_that_xavier_cannot():
     chance = math.log(data.n_classes)
     seeds = [5, 6]
     models = [train.build_classifier(s, 30, 64, data, seed=k) for s in ("xavier", "he") for k in seeds]
-    xavier, he = np.split(np.array(train.train_side_by_side(models, data, seeds * 2, steps=300,
+    xavier, he = np.split(np.array(train.train_many(models, data, seeds * 2, steps=300,
                                                             lr=0.003, momentum=0.9)), 2)
     for x, h in zip(xavier, he, strict=True):
         assert train.tail_loss(x) > 0.9 * chance, "Xavier at depth 30 stays near the chance loss"
@@ -59,10 +59,10 @@ def _small_models(seeds, depth=3, width=16):
     return [train.build_classifier("he", depth, width, SMALL, seed=s) for s in seeds]
 
 
-def test_side_by_side_is_train_once_per_run():
+def test_train_many_is_train_once_per_run():
     """Same init, minibatches and SGD as train(); a wrong pairing would miss by far more."""
     seeds = [0, 1, 2]
-    together = train.train_side_by_side(_small_models(seeds), SMALL, seeds, steps=40, lr=0.05,
+    together = train.train_many(_small_models(seeds), SMALL, seeds, steps=40, lr=0.05,
                                         momentum=0.9)
     for s, h in zip(seeds, together, strict=True):
         alone = train.train(_small_models([s])[0], SMALL, steps=40, lr=0.05, momentum=0.9, seed=s)
@@ -71,10 +71,10 @@ def test_side_by_side_is_train_once_per_run():
         assert abs(h.train_accuracy - alone.train_accuracy) <= 1 / len(SMALL.y_train) + 1e-9, s
 
 
-def test_side_by_side_runs_do_not_see_each_other():
+def test_train_many_runs_do_not_see_each_other():
     """A run's losses do not depend on which other runs share the batch."""
-    (alone,) = train.train_side_by_side(_small_models([4]), SMALL, [4], steps=30, lr=0.05)
-    with_others = train.train_side_by_side(_small_models([4, 7, 9]), SMALL, [4, 7, 9], steps=30, lr=0.05)
+    (alone,) = train.train_many(_small_models([4]), SMALL, [4], steps=30, lr=0.05)
+    with_others = train.train_many(_small_models([4, 7, 9]), SMALL, [4, 7, 9], steps=30, lr=0.05)
     assert np.allclose(alone.loss, with_others[0].loss, rtol=0, atol=1e-6)
     assert not np.allclose(with_others[0].loss, with_others[1].loss, rtol=0, atol=1e-3)
 
@@ -84,24 +84,27 @@ def test_a_blow_up_stops_only_its_own_run():
     with torch.no_grad():
         for p in models[1].parameters():
             p.mul_(1e12)  # logits overflow float32 at the first step
-    ok, blown = train.train_side_by_side(models, SMALL, [0, 1], steps=20, lr=0.05)
+    ok, blown = train.train_many(models, SMALL, [0, 1], steps=20, lr=0.05, checkpoints=(0, 10, 20))
     assert len(ok.loss) == 20 and all(math.isfinite(v) for v in ok.loss)
     assert len(blown.loss) == 1 and not math.isfinite(blown.loss[0])
     assert 0 <= blown.test_accuracy <= 1 and train.tail_loss(blown) == math.inf
-    (alone,) = train.train_side_by_side(_small_models([0], depth=6), SMALL, [0], steps=20, lr=0.05)
+    assert blown.test_accuracy_at == {0: blown.test_accuracy, 10: blown.test_accuracy,
+                                      20: blown.test_accuracy}, "a stopped run keeps its accuracy at the stop"
+    assert ok.test_accuracy_at[20] == ok.test_accuracy
+    (alone,) = train.train_many(_small_models([0], depth=6), SMALL, [0], steps=20, lr=0.05)
     assert np.allclose(ok.loss, alone.loss, rtol=0, atol=1e-6), "the blow-up leaked into run 0"
 
 
-def test_side_by_side_refuses_what_it_cannot_batch():
+def test_train_many_refuses_what_it_cannot_batch():
     with pytest.raises(ValueError, match="one seed per model"):
-        train.train_side_by_side(_small_models([0, 1]), SMALL, [0], steps=5)
+        train.train_many(_small_models([0, 1]), SMALL, [0], steps=5)
     with pytest.raises(ValueError, match="nn.Linear and nn.ReLU"):
-        train.train_side_by_side(_small_models([0]) + _small_models([1], depth=4), SMALL, [0, 1], steps=5)
+        train.train_many(_small_models([0]) + _small_models([1], depth=4), SMALL, [0, 1], steps=5)
     tanh = [train.build_classifier("xavier", 3, 16, SMALL, activation="tanh", seed=0)]
     with pytest.raises(ValueError, match="nn.Linear and nn.ReLU"):
-        train.train_side_by_side(tanh, SMALL, [0], steps=5)
+        train.train_many(tanh, SMALL, [0], steps=5)
     with pytest.raises(ValueError, match="momentum"):
-        train.train_side_by_side(_small_models([0]), SMALL, [0], steps=5, momentum=1.0)
+        train.train_many(_small_models([0]), SMALL, [0], steps=5, momentum=1.0)
 
 
 def test_loss_and_std_plots_draw_every_run():

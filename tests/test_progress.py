@@ -1,6 +1,5 @@
 """helpers.progress: a stored notebook shows a finished line, never tqdm's first frame."""
 
-import IPython.display
 import pytest
 
 from helpers import progress
@@ -24,7 +23,7 @@ def kernel(monkeypatch):
         return _Handle(log)
 
     monkeypatch.setattr(progress, "_in_kernel", lambda: True)
-    monkeypatch.setattr(IPython.display, "display", display)
+    monkeypatch.setattr(progress, "display", display)
     return log
 
 
