@@ -21,9 +21,11 @@ from helpers.threads import single_thread
 
 __all__ = [
     "CRITICAL_ACTIVATIONS",
+    "PHASES",
     "critical_weight_var",
     "mean_field",
     "mean_field_profile",
+    "phase",
     "propagation_map",
 ]
 
@@ -68,6 +70,24 @@ def mean_field(activation: str, sigma_w2: float, q0: float = 1.0,
         q = sigma_w2 * float(weights @ np.tanh(math.sqrt(q) * z) ** 2)
     chi1 = sigma_w2 * float(weights @ (1 / np.cosh(math.sqrt(q) * z)) ** 4)
     return q, chi1
+
+
+PHASES: tuple[str, ...] = ("ordered", "critical", "chaotic")
+
+
+def phase(activation: str, sigma_w2: float, tolerance: float = 0.03) -> str:
+    """"critical" within `tolerance` (relative) of critical_weight_var, else "chaotic" where
+    chi_1 > 1 (gradients grow with depth) and "ordered" where chi_1 < 1 (they fade).
+
+    The phase a random net of this activation and width * Var(W) sits in, as the
+    criticality explorer names it. Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    _check(activation, sigma_w2)
+    if not 0 <= tolerance < 1:
+        raise ValueError(f"tolerance must lie in [0, 1), got {tolerance}")
+    if abs(sigma_w2 / critical_weight_var(activation) - 1) < tolerance:
+        return "critical"
+    return "chaotic" if mean_field(activation, sigma_w2, layers=200)[1] > 1 else "ordered"
 
 
 def mean_field_profile(activation: str, sigma_w2: float, depth: int,

@@ -24,7 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from helpers import isometry, plots, probe, residual, stats, validate, zigzag
+from helpers import criticality, isometry, plots, probe, residual, stats, validate, zigzag
 from helpers.criticality import (
     CRITICAL_ACTIVATIONS,
     critical_weight_var,
@@ -566,8 +566,7 @@ def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 
         hi = max(1.0, fwd.max(), bwd.max(), fwd_mf.max(), bwd_mf.max())
         ax.set_xlim(0, d + 1)
         ax.set_ylim(lo - 0.3, hi + 0.3)
-        crit = critical_weight_var(act)
-        phase = "critical" if abs(s / crit - 1) < 0.03 else ("chaotic" if chi1 > 1 else "ordered")
+        crit, phase = critical_weight_var(act), criticality.phase(act, s)
         ax.set_title(f"{act}, width·Var(W) = {s:.2f} ({phase}): gradient ×{10 ** bwd[-1]:.3g} "
                      f"over {d} layers")
         return (f"{act}, width·Var(W) = {s:.2f} (critical {crit:g}; chi_1 = {chi1:.3f}, {phase}): "

@@ -76,3 +76,22 @@ def test_explorer_defaults_draw_and_controls_redraw():
 def test_explorer_never_crashes_over_its_range(s, depth):
     e = widgets.criticality_explorer("relu", s, depth)
     assert f"after {depth} layers" in e.state["readout"]
+
+
+@pytest.mark.parametrize("activation,s,want", [
+    ("relu", 2.0, "critical"), ("relu", 1.0, "ordered"), ("relu", 4.0, "chaotic"),
+    ("tanh", 1.0, "critical"), ("tanh", 0.5, "ordered"), ("tanh", (5 / 3) ** 2, "chaotic"),
+    ("linear", 1.02, "critical"), ("linear", 1.2, "chaotic"), ("relu", 2.1, "chaotic"),
+])
+def test_phase_names_the_side_of_the_critical_line(activation, s, want):
+    """Within 3% of the critical line: critical; else chi_1 > 1 is chaotic, < 1 ordered."""
+    assert crit.phase(activation, s) == want
+    assert crit.phase(activation, s) in crit.PHASES
+
+
+def test_phase_rejects_bad_input():
+    with pytest.raises(ValueError, match="relu"):
+        crit.phase("gelu", 1.0)
+    with pytest.raises(ValueError, match="tolerance"):
+        crit.phase("tanh", 1.0, tolerance=1.5)
+
