@@ -176,6 +176,79 @@ def plot_error_vs_n(ax: Axes, sizes, errors, reference,
     ax.set_ylabel("relative error of the sample variance")
     ax.legend()
 
+def uniform_panel(figsize: tuple[float, float] = (7.0, 3.2)) -> tuple[Figure, dict]:
+    """An empty figure for draws of U(a, b) against its density, and its artists.
+
+    draw_uniform fills it in place (the Monte Carlo explorer of notebook 00 and 01).
+    Introduced in notebooks/00_start_here.ipynb.
+    """
+    fig, ax = new_figure(figsize=figsize)
+    stairs = ax.stairs([0.0], [0.0, 1.0], fill=True, alpha=0.45, color=COLORS["measured"],
+                       label="samples (density)")
+    (pdf,) = ax.plot([], [], color=COLORS["theory"], lw=2.5, label="U(a, b) density 1/(b - a)")
+    note = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", fontsize=12)
+    ax.set_xlabel("x")
+    ax.set_ylabel("density")
+    ax.legend(loc="upper right")
+    return fig, {"ax": ax, "stairs": stairs, "pdf": pdf, "note": note}
+
+
+def draw_uniform(art: dict, a: float, b: float, x, title: str, *, bins: int = 40) -> None:
+    """Histogram of the draws x of U(a, b) (density) and the density 1/(b - a), in place.
+
+    x None (no interval: a >= b) hides both and says so in the plot.
+    Introduced in notebooks/00_start_here.ipynb.
+    """
+    ax, stairs, pdf, note = art["ax"], art["stairs"], art["pdf"], art["note"]
+    if x is None:
+        stairs.set_visible(False)
+        pdf.set_visible(False)
+        note.set_text(f"need a < b (now a = {a:.1f}, b = {b:.1f})")
+        ax.set_title(title)
+        return
+    values, edges = np.histogram(x, bins=bins, range=(a, b), density=True)
+    stairs.set_data(values, edges)
+    pdf.set_data([a, a, b, b], [0, 1 / (b - a), 1 / (b - a), 0])
+    for artist in (stairs, pdf):
+        artist.set_visible(True)
+    note.set_text("")
+    pad = 0.1 * (b - a)
+    ax.set_xlim(a - pad, b + pad)
+    ax.set_ylim(0, 1.35 * max(values.max(), 1 / (b - a)))
+    ax.set_title(title)
+
+
+def preactivation_panel(figsize: tuple[float, float] = (7.0, 3.2)) -> tuple[Figure, dict]:
+    """An empty figure for a histogram of pre-activations a = sum w x, and its artists.
+
+    draw_preactivation fills it in place (the explorer of notebook 02).
+    Introduced in notebooks/02_sums_of_products.ipynb.
+    """
+    fig, ax = new_figure(figsize=figsize)
+    stairs = ax.stairs([0.0], [0.0, 1.0], fill=True, alpha=0.5, color=COLORS["measured"],
+                       label="pre-activation a")
+    ax.set_xlabel("pre-activation a = Σ w·x")
+    ax.set_ylabel("density")
+    return fig, {"ax": ax, "stairs": stairs, "shaded": []}
+
+
+def draw_preactivation(art: dict, a, activation: str, half: float, title: str, *,
+                       bins: int = 50) -> None:
+    """Histogram of the pre-activations a on [-half, half] with `activation`'s saturated
+    regions shaded (shade_saturation), in place. Introduced in notebooks/02_sums_of_products.ipynb.
+    """
+    ax, stairs, shaded = art["ax"], art["stairs"], art["shaded"]
+    values, edges = np.histogram(a, bins=bins, range=(-half, half), density=True)
+    stairs.set_data(values, edges)
+    for patch in shaded:
+        patch.remove()
+    shaded[:] = shade_saturation(ax, activation, -half, half)
+    ax.set_xlim(-half, half)
+    ax.set_ylim(0, 1.2 * values.max())
+    ax.legend(loc="upper right")
+    ax.set_title(title)
+
+
 # --- 04-06: signal propagation, Xavier, He ------------------------------------------------------
 
 
@@ -488,6 +561,9 @@ def plot_norm_walk(ax: Axes, walks: dict, *, slope: float = 5.0) -> None:
 
 # --- 07 / 08: zig-zag -------------------------------------------------------------------------------
 
+ZIGZAG_LEVELS = np.geomspace(1e-3, 30, 12)
+"""Contour levels of the 2-D neuron's loss landscape."""
+
 
 def plot_weight_path(ax: Axes, paths: dict, *, colors: dict | None = None,
                      minimum: float | None = None) -> dict:
@@ -534,7 +610,7 @@ def plot_contour_path(ax: Axes, grid, weights, w_star, *, color: str | None = No
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
     w1, w2, loss = grid
-    levels = levels if levels is not None else np.geomspace(1e-3, 30, 12)
+    levels = levels if levels is not None else ZIGZAG_LEVELS
     contours = ax.contour(w1, w2, loss, levels=levels, colors=COLORS["neutral"],
                           linewidths=0.7, alpha=0.7)
     (path,) = ax.plot(weights[:, 0], weights[:, 1], ".-", ms=3, lw=0.9,
@@ -622,6 +698,76 @@ def plot_outcomes_by_fix(ax: Axes, values: dict, *, ylabel: str, lines: dict | N
     ax.set_ylabel(ylabel)
     if lines:
         ax.legend(fontsize="small")
+
+
+def freeze_layout(fig: Figure) -> Figure:
+    """Call after a first drawing: keep its layout and drop minor log ticks, so redraws skip the
+    constrained-layout pass and most tick-label text, the bulk of a two-panel redraw.
+    Introduced in notebooks/07_sigmoid_zigzag.ipynb.
+    """
+    for ax in fig.axes:
+        if ax.get_yscale() == "log":
+            ax.yaxis.set_minor_locator(NullLocator())
+    fig.set_layout_engine("none")
+    return fig
+
+
+def zigzag_panels(grid, weights, losses, w_star, *, threshold: float = 1e-3,
+                  figsize: tuple[float, float] = (9.0, 4.0)) -> tuple[Figure, dict]:
+    """The 2-D neuron's figure: its weight path on the loss contours (left) and its loss per
+    step (right, log axis, capped at 1e3), with the artists draw_zigzag moves.
+    Introduced in notebooks/07_sigmoid_zigzag.ipynb.
+    """
+    fig, (ax, ax_loss) = new_figure(1, 2, figsize=figsize)
+    contours, path, _start = plot_contour_path(ax, grid, weights, w_star)
+    ax.legend(loc="upper right", fontsize="small")
+    (loss_line,) = plot_loss_per_step(ax_loss, {"loss": losses}, threshold=threshold).values()
+    ax_loss.set_ylim(1e-8, 1e3)
+    return fig, {"ax": ax, "ax_loss": ax_loss, "contours": contours, "path": path,
+                 "loss": loss_line}
+
+
+def draw_zigzag(art: dict, weights, losses, title: str, loss_title: str, *, grid=None) -> None:
+    """Move the path and the loss curve of zigzag_panels in place (losses capped at 1e3, the
+    top of the axis); a new `grid` (another landscape) redraws the contours.
+    Introduced in notebooks/07_sigmoid_zigzag.ipynb.
+    """
+    ax = art["ax"]
+    if grid is not None:
+        art["contours"].remove()
+        art["contours"] = ax.contour(*grid, levels=ZIGZAG_LEVELS, colors=COLORS["neutral"],
+                                     linewidths=0.7, alpha=0.7)
+    art["path"].set_data(weights[:, 0], weights[:, 1])
+    art["loss"].set_data(np.arange(len(losses)), np.minimum(losses, 1e3))
+    ax.set_title(title)
+    art["ax_loss"].set_title(loss_title)
+
+
+def fixes_panels(base_weights, base_losses, *, base: str = "no fix, lr 1",
+                 figsize: tuple[float, float] = (9.0, 3.6)) -> tuple[Figure, dict]:
+    """Seed 002's weight per step (left) and loss per step (right): a fixed grey baseline and a
+    "chosen" run that draw_fixes moves. Introduced in notebooks/08_fixes.ipynb.
+    """
+    fig, (ax, ax_loss) = new_figure(1, 2, figsize=figsize)
+    colors = {base: COLORS["neutral"], "chosen": COLORS["measured"]}
+    lines = plot_weight_path(ax, {base: base_weights, "chosen": base_weights}, colors=colors)
+    losses = plot_loss_per_step(ax_loss, {base: base_losses, "chosen": base_losses},
+                                colors=colors, start=1)
+    return fig, {"ax": ax, "ax_loss": ax_loss, "weight": lines["chosen"], "loss": losses["chosen"]}
+
+
+def draw_fixes(art: dict, weights, losses, title: str, loss_title: str) -> None:
+    """The chosen run's weight and loss after each step (steps 1..n), axes rescaled.
+    Introduced in notebooks/08_fixes.ipynb.
+    """
+    steps = np.arange(1, len(weights) + 1)
+    art["weight"].set_data(steps, weights)
+    art["loss"].set_data(steps, losses)
+    for a in (art["ax"], art["ax_loss"]):
+        a.relim()
+        a.autoscale_view()
+    art["ax"].set_title(title)
+    art["ax_loss"].set_title(loss_title)
 
 
 # --- 09 / 10: training sweeps --------------------------------------------------------------------
@@ -725,6 +871,38 @@ def plot_update_ratios(ax: Axes, ratios, *, target: float = -3.0, legend: bool =
     ax.set_ylabel("log10 std(lr·grad) / std(W)")
     if legend:
         ax.legend(loc="lower right", fontsize=8)
+
+
+def criticality_panel(figsize: tuple[float, float] = (7.0, 3.4)) -> tuple[Figure, dict]:
+    """An empty figure for one net's log10 signal and gradient growth per layer, measured
+    (markers) against mean-field theory (dashed); draw_criticality fills it.
+    Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    fig, ax = new_figure(figsize=figsize)
+    (fwd,) = ax.plot([], [], "o-", ms=3, color=COLORS["measured"], label="pre-activation std (measured)")
+    (bwd,) = ax.plot([], [], "s-", ms=3, color=COLORS["bad"], label="input gradient (measured)")
+    (fwd_theory,) = ax.plot([], [], "--", color=COLORS["measured"], lw=1.5)
+    (bwd_theory,) = ax.plot([], [], "--", color=COLORS["bad"], lw=1.5)
+    ax.plot([], [], "--", color="black", lw=1.5, label="mean-field theory")
+    ax.axhline(0, color=COLORS["neutral"], lw=1)
+    ax.set_xlabel("layers crossed")
+    ax.set_ylabel("log10 growth")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig, {"ax": ax, "fwd": fwd, "bwd": bwd, "fwd_theory": fwd_theory, "bwd_theory": bwd_theory}
+
+
+def draw_criticality(art: dict, fwd, bwd, fwd_theory, bwd_theory, title: str) -> None:
+    """Per-layer log10 growth (layers 1..depth), measured and predicted; y limits keep at
+    least one decade either side of 0. Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    layers = np.arange(1, len(fwd) + 1)
+    for key, y in (("fwd", fwd), ("bwd", bwd), ("fwd_theory", fwd_theory), ("bwd_theory", bwd_theory)):
+        art[key].set_data(layers, y)
+    lo = min(-1.0, np.min(fwd), np.min(bwd), np.min(fwd_theory), np.min(bwd_theory))
+    hi = max(1.0, np.max(fwd), np.max(bwd), np.max(fwd_theory), np.max(bwd_theory))
+    art["ax"].set_xlim(0, len(fwd) + 1)
+    art["ax"].set_ylim(lo - 0.3, hi + 0.3)
+    art["ax"].set_title(title)
 
 
 # --- 12: checkup of any model ------------------------------------------------------------------

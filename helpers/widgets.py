@@ -22,7 +22,6 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
 
 from helpers import criticality, isometry, plots, probe, residual, stats, validate, zigzag
 from helpers.criticality import (
@@ -35,13 +34,7 @@ from helpers.criticality import (
 from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS
 from helpers.plots import (
-    COLORS,
     fig_to_png,
-    new_figure,
-    plot_contour_path,
-    plot_loss_per_step,
-    plot_weight_path,
-    shade_saturation,
 )
 
 __all__ = ["Explorer", "monte_carlo_explorer", "preactivation_explorer", "propagation_explorer",
@@ -197,35 +190,17 @@ def monte_carlo_explorer(a: float = -1.0, b: float = 1.0, n: int = 1_000, seed: 
         "b": w.FloatSlider(value=b, min=-3.0, max=3.0, step=0.1, description="b"),
         "n": w.SelectionSlider(options=MC_SIZES, value=n, description="N"),
     }
-    fig, ax = new_figure(figsize=(7.0, 3.2))
-    stairs = ax.stairs([0.0], [0.0, 1.0], fill=True, alpha=0.45, color=COLORS["measured"],
-                       label="samples (density)")
-    (pdf,) = ax.plot([], [], color=COLORS["theory"], lw=2.5, label="U(a, b) density 1/(b - a)")
-    note = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", fontsize=12)
-    ax.set_xlabel("x")
-    ax.set_ylabel("density")
-    ax.legend(loc="upper right")
+    fig, art = plots.uniform_panel()
 
     def render(v: dict) -> str:
         lo, hi, size = v["a"], v["b"], v["n"]
         if lo >= hi:
-            stairs.set_visible(False)
-            pdf.set_visible(False)
-            note.set_text(f"need a < b (now a = {lo:.1f}, b = {hi:.1f})")
-            ax.set_title("no interval: move a below b")
+            plots.draw_uniform(art, lo, hi, None, "no interval: move a below b")
             return f"U(a, b) needs a < b; got a = {lo:.1f}, b = {hi:.1f}"
         x = np.random.default_rng(seed).uniform(lo, hi, size=size)
-        values, edges = np.histogram(x, bins=40, range=(lo, hi), density=True)
-        stairs.set_data(values, edges)
-        pdf.set_data([lo, lo, hi, hi], [0, 1 / (hi - lo), 1 / (hi - lo), 0])
-        for artist in (stairs, pdf):
-            artist.set_visible(True)
-        note.set_text("")
-        pad = 0.1 * (hi - lo)
-        ax.set_xlim(lo - pad, hi + pad)
-        ax.set_ylim(0, 1.35 * max(values.max(), 1 / (hi - lo)))
         measured, theory = x.var(ddof=1), stats.uniform_variance(lo, hi)
-        ax.set_title(f"N = {size:,}: sample Var {measured:.4f} vs (b-a)²/12 = {theory:.4f}")
+        plots.draw_uniform(art, lo, hi, x,
+                           f"N = {size:,}: sample Var {measured:.4f} vs (b-a)²/12 = {theory:.4f}")
         return (f"N = {size:,}: sample variance {measured:.4f}, theory {theory:.4f}, "
                 f"error {abs(measured / theory - 1):.1%}")
 
@@ -263,27 +238,14 @@ def preactivation_explorer(n: int = 10_000, weight_std: float = 3 ** -0.5,
         "activation": w.Dropdown(options=tuple(stats.SATURATION), value=activation,
                                  description="activation"),
     }
-    fig, ax = new_figure(figsize=(7.0, 3.2))
-    stairs = ax.stairs([0.0], [0.0, 1.0], fill=True, alpha=0.5, color=COLORS["measured"],
-                       label="pre-activation a")
-    shaded: list = []
-    ax.set_xlabel("pre-activation a = Σ w·x")
-    ax.set_ylabel("density")
+    fig, art = plots.preactivation_panel()
 
     def render(v: dict) -> str:
         a = v["weight_std"] * _unit_sums(v["n"], trials, seed)
         sd = stats.sum_of_products_std(v["n"], v["weight_std"] ** 2, 1 / 3)
-        half = max(4 * sd, 6.0)
-        values, edges = np.histogram(a, bins=50, range=(-half, half), density=True)
-        stairs.set_data(values, edges)
-        for patch in shaded:
-            patch.remove()
-        shaded[:] = shade_saturation(ax, v["activation"], -half, half)
-        ax.set_xlim(-half, half)
-        ax.set_ylim(0, 1.2 * values.max())
-        ax.legend(loc="upper right")
         frac = stats.saturated_fraction(a, v["activation"])
-        ax.set_title(f"n = {v['n']:,}: std(a) = {a.std():.3g}; {frac:.0%} saturated")
+        plots.draw_preactivation(art, a, v["activation"], max(4 * sd, 6.0),
+                                 f"n = {v['n']:,}: std(a) = {a.std():.3g}; {frac:.0%} saturated")
         return (f"n = {v['n']:,}, weight std {v['weight_std']:.3f}: std(a) = {a.std():.3g} "
                 f"(theory {sd:.3g}), {frac:.1%} of units saturated under {v['activation']}")
 
@@ -393,16 +355,6 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
 # --- 07/08 zig-zag: learning rate, centring, momentum, fixes -------------------------------
 
 
-def _frozen(explorer: Explorer) -> Explorer:
-    """Keep the layout of the first drawing and drop minor log ticks: redraws skip the
-    constrained-layout pass and most tick-label text, the bulk of a two-panel redraw."""
-    for ax in explorer.fig.axes:
-        if ax.get_yscale() == "log":
-            ax.yaxis.set_minor_locator(NullLocator())
-    explorer.fig.set_layout_engine("none")
-    return explorer
-
-
 @functools.lru_cache(maxsize=32)
 def _zigzag_landscape(centring: float, seed: int) -> tuple:
     """The 2-D neuron's inputs and loss grid for one centring (cached: contours are the slow part)."""
@@ -430,38 +382,31 @@ def zigzag_explorer(lr: float = 0.2, centring: float = 0.0, momentum: float = 0.
         "momentum": w.FloatSlider(value=momentum, min=0.0, max=0.95, step=0.05,
                                   description="momentum"),
     }
-    fig, (ax, ax_loss) = new_figure(1, 2, figsize=(9.0, 4.0))
     inputs, grid = _zigzag_landscape(centring, seed)
     run = zigzag.train_neuron(inputs, lr=lr, momentum=momentum, steps=steps, seed=seed)
-    drawn = {"contours": plot_contour_path(ax, grid, run.weights, zigzag.W_STAR)[0],
-             "centring": centring}
-    path = ax.lines[0]
-    ax.legend(loc="upper right", fontsize="small")
-    (loss_line,) = plot_loss_per_step(ax_loss, {"loss": run.losses}, threshold=1e-3).values()
-    ax_loss.set_ylim(1e-8, 1e3)
+    fig, art = plots.zigzag_panels(grid, run.weights, run.losses, zigzag.W_STAR, threshold=1e-3)
+    drawn = {"centring": centring}
 
     def render(v: dict) -> str:
         inputs, grid = _zigzag_landscape(round(v["centring"], 2), seed)
-        if drawn["centring"] != v["centring"]:
-            drawn["contours"].remove()
-            drawn["contours"] = ax.contour(*grid, levels=np.geomspace(1e-3, 30, 12),
-                                           colors=COLORS["neutral"], linewidths=0.7, alpha=0.7)
-            drawn["centring"] = v["centring"]
+        new_landscape = drawn["centring"] != v["centring"]
+        drawn["centring"] = v["centring"]
         r = zigzag.train_neuron(inputs, lr=v["lr"], momentum=v["momentum"], steps=steps,
                                 seed=seed)
-        path.set_data(r.weights[:, 0], r.weights[:, 1])
-        loss_line.set_data(np.arange(len(r.losses)), np.minimum(r.losses, 1e3))
         reached = (f"loss ≤ 1e-3 after {r.steps_to_threshold} steps"
                    if r.steps_to_threshold is not None else "loss never reaches 1e-3")
         if r.diverged_at is not None:
             reached = f"diverged at step {r.diverged_at} (|w| > 1e6)"
-        ax.set_title(f"{r.same_sign:.0%} of gradients same-sign; {r.flips} direction flips")
-        ax_loss.set_title(reached)
+        plots.draw_zigzag(art, r.weights, r.losses,
+                          f"{r.same_sign:.0%} of gradients same-sign; {r.flips} direction flips",
+                          reached, grid=grid if new_landscape else None)
         return (f"lr {v['lr']:.3f}, centring {v['centring']:.1f}, momentum {v['momentum']:.2f}: "
                 f"same-sign gradients {r.same_sign:.0%}, {reached}, {r.flips} direction flips, "
                 f"condition number {inputs.condition_number:.1f}")
 
-    return _frozen(Explorer(controls, fig, render))
+    explorer = Explorer(controls, fig, render)
+    plots.freeze_layout(fig)  # after the first drawing: its layout is kept
+    return explorer
 
 
 def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float = 0.0,
@@ -483,32 +428,24 @@ def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float 
         "lr": w.FloatLogSlider(value=lr, base=10, min=-2, max=0.4, step=0.05,
                                description="lr", readout_format=".3f"),
     }
-    fig, (ax, ax_loss) = new_figure(1, 2, figsize=(9.0, 3.6))
     base = zigzag.run_article002(steps=steps, seed=seed)
-    colors = {"no fix, lr 1": COLORS["neutral"], "chosen": COLORS["measured"]}
-    lines = plot_weight_path(ax, {"no fix, lr 1": base.weights, "chosen": base.weights},
-                             colors=colors)
-    losses = plot_loss_per_step(ax_loss, {"no fix, lr 1": base.losses, "chosen": base.losses},
-                                colors=colors, start=1)
+    fig, art = plots.fixes_panels(base.weights, base.losses)
 
     def render(v: dict) -> str:
         fix = [name for name in ("batchnorm", "tanh") if v[name]]
         fix += ["momentum"] if v["momentum"] > 0 else []
         r = zigzag.run_article002(fix, steps=steps, lr=v["lr"], seed=seed,
                                momentum=v["momentum"] or zigzag.MOMENTUM)
-        steps_axis = np.arange(1, steps + 1)
-        lines["chosen"].set_data(steps_axis, r.weights)
-        losses["chosen"].set_data(steps_axis, r.losses)
-        for a in (ax, ax_loss):
-            a.relim()
-            a.autoscale_view()
         name = " + ".join(fix) or "no fix"
-        ax.set_title(f"{name}, lr {v['lr']:.2f}: w ends at {r.weights[-1]:.3g}")
-        ax_loss.set_title(f"final loss {r.final_loss:.4f}; direction flips: {r.flips}")
+        plots.draw_fixes(art, r.weights, r.losses,
+                         f"{name}, lr {v['lr']:.2f}: w ends at {r.weights[-1]:.3g}",
+                         f"final loss {r.final_loss:.4f}; direction flips: {r.flips}")
         return (f"{name}, lr {v['lr']:.3f}: {r.flips} direction flips, final weight "
                 f"{r.weights[-1]:.4g}, final loss {r.final_loss:.4f}")
 
-    return _frozen(Explorer(controls, fig, render))
+    explorer = Explorer(controls, fig, render)
+    plots.freeze_layout(fig)  # after the first drawing: its layout is kept
+    return explorer
 
 
 # --- 09 init in training --------------------------------------------------------------------
@@ -542,33 +479,16 @@ def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 
                                      description="width·Var(W)", readout_format=".2f"),
         "depth": w.IntSlider(value=depth, min=2, max=50, description="depth"),
     }
-    fig, ax = new_figure(figsize=(7.0, 3.4))
-    (fwd_line,) = ax.plot([], [], "o-", ms=3, color=COLORS["measured"],
-                          label="pre-activation std (measured)")
-    (bwd_line,) = ax.plot([], [], "s-", ms=3, color=COLORS["bad"], label="input gradient (measured)")
-    (fwd_theory,) = ax.plot([], [], "--", color=COLORS["measured"], lw=1.5)
-    (bwd_theory,) = ax.plot([], [], "--", color=COLORS["bad"], lw=1.5)
-    ax.plot([], [], "--", color="black", lw=1.5, label="mean-field theory")
-    ax.axhline(0, color=COLORS["neutral"], lw=1)
-    ax.set_xlabel("layers crossed")
-    ax.set_ylabel("log10 growth")
-    ax.legend(loc="upper left", fontsize=8)
+    fig, art = plots.criticality_panel()
 
     def render(v: dict) -> str:
         act, s, d = v["activation"], round(float(v["sigma_w2"]), 4), int(v["depth"])
         fwd, bwd = _profile(act, s, d, seed)
-        layers = np.arange(1, d + 1)
         chi1 = mean_field(act, s, layers=200)[1]
-        fwd_mf, bwd_mf = mean_field_profile(act, s, d)
-        for line, y in ((fwd_line, fwd), (bwd_line, bwd), (fwd_theory, fwd_mf), (bwd_theory, bwd_mf)):
-            line.set_data(layers, y)
-        lo = min(-1.0, fwd.min(), bwd.min(), fwd_mf.min(), bwd_mf.min())
-        hi = max(1.0, fwd.max(), bwd.max(), fwd_mf.max(), bwd_mf.max())
-        ax.set_xlim(0, d + 1)
-        ax.set_ylim(lo - 0.3, hi + 0.3)
         crit, phase = critical_weight_var(act), criticality.phase(act, s)
-        ax.set_title(f"{act}, width·Var(W) = {s:.2f} ({phase}): gradient ×{10 ** bwd[-1]:.3g} "
-                     f"over {d} layers")
+        plots.draw_criticality(art, fwd, bwd, *mean_field_profile(act, s, d),
+                               f"{act}, width·Var(W) = {s:.2f} ({phase}): gradient "
+                               f"×{10 ** bwd[-1]:.3g} over {d} layers")
         return (f"{act}, width·Var(W) = {s:.2f} (critical {crit:g}; chi_1 = {chi1:.3f}, {phase}): "
                 f"after {d} layers signal std x{10 ** fwd[-1]:.3g}, input gradient x{10 ** bwd[-1]:.3g}")
 
