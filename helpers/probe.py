@@ -23,7 +23,8 @@ from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS, mlp
 from helpers.stats import SATURATION
 
-__all__ = ["LOSS", "Propagation", "propagate", "diagnose", "headline"]
+__all__ = ["LOSS", "EVENTS", "FORWARD_EVENTS", "GRADIENT_EVENTS", "Propagation", "propagate", "diagnose",
+           "headline"]
 
 LOSS = "sum(h_L * P), P a fixed N(0, 1) matrix of the batch's shape: dLoss/dh_L = P, std 1"
 """The loss whose gradient the probe back-propagates (a random projection of the output)."""
@@ -102,15 +103,32 @@ class Propagation:
         overflow, else a forward underflow, else a gradient overflow, else a gradient underflow
         (EVENTS). The forward pass comes first because a broken forward makes every gradient
         meaningless. diagnose, headline and the explorer's marked layer all follow this order."""
+        return self.first_of(EVENTS)
+
+    def first_of(self, among: tuple[str, ...]) -> tuple[str, int] | None:
+        """first_event restricted to the events in `among` (e.g. FORWARD_EVENTS), in EVENTS' order."""
         for name in EVENTS:
-            layer = getattr(self, name)
+            layer = getattr(self, name) if name in among else None
             if layer is not None:
                 return name, layer
         return None
 
 
-EVENTS = ("overflow_layer", "underflow_layer", "grad_overflow_layer", "grad_underflow_layer")
+FORWARD_EVENTS = ("overflow_layer", "underflow_layer")
+GRADIENT_EVENTS = ("grad_overflow_layer", "grad_underflow_layer")
+EVENTS = FORWARD_EVENTS + GRADIENT_EVENTS
 """Propagation's blow-up fields in the order they are reported (Propagation.first_event)."""
+
+_SAYS = {  # (diagnose's words, headline's words) for each event, at a layer
+    "overflow_layer": ("forward signal overflows to inf/NaN at layer {}",
+                       "signal overflows to inf/NaN at layer {}"),
+    "underflow_layer": ("forward signal underflows to exactly 0 at layer {}",
+                        "signal underflows to exactly 0 at layer {}"),
+    "grad_overflow_layer": ("gradient overflows to inf/NaN at layer {}",
+                            "gradient overflows at layer {}"),
+    "grad_underflow_layer": ("gradient is exactly 0 from layer {} down",
+                             "gradient is 0 from layer {} down"),
+}
 
 
 def _is_number(x: object) -> bool:
@@ -408,10 +426,9 @@ def diagnose(rec: Propagation) -> str:
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
     parts = []
-    if rec.overflow_layer is not None:
-        parts.append(f"forward signal overflows to inf/NaN at layer {rec.overflow_layer}")
-    elif rec.underflow_layer is not None:
-        parts.append(f"forward signal underflows to exactly 0 at layer {rec.underflow_layer}")
+    forward, gradient = rec.first_of(FORWARD_EVENTS), rec.first_of(GRADIENT_EVENTS)
+    if forward is not None:
+        parts.append(_SAYS[forward[0]][0].format(forward[1]))
     elif rec.depth > 1:
         ratio = rec.forward_ratio
         parts.append(f"std at layer {rec.depth} is {ratio:.2g}x layer 1: {_trend(ratio)}")
@@ -419,10 +436,8 @@ def diagnose(rec: Propagation) -> str:
         parts.append(f"std at layer 1 is {rec.forward_std[0]:.2g}")
     if rec.overflow_layer is not None:
         parts.append("the loss is inf/NaN, and so is every gradient")
-    elif rec.grad_overflow_layer is not None:
-        parts.append(f"gradient overflows to inf/NaN at layer {rec.grad_overflow_layer}")
-    elif rec.grad_underflow_layer is not None:
-        parts.append(f"gradient is exactly 0 from layer {rec.grad_underflow_layer} down")
+    elif gradient is not None:
+        parts.append(_SAYS[gradient[0]][0].format(gradient[1]))
     elif rec.depth > 1:
         ratio = rec.grad_ratio
         parts.append(f"gradient at layer 1 is {ratio:.2g}x layer {rec.depth}: {_trend(ratio)}")
@@ -446,10 +461,9 @@ def headline(rec: Propagation) -> str:
 
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
-    if rec.overflow_layer is not None:
-        return f"signal overflows to inf/NaN at layer {rec.overflow_layer}"
-    if rec.underflow_layer is not None:
-        return f"signal underflows to exactly 0 at layer {rec.underflow_layer}"
+    forward, gradient = rec.first_of(FORWARD_EVENTS), rec.first_of(GRADIENT_EVENTS)
+    if forward is not None:
+        return _SAYS[forward[0]][1].format(forward[1])
     words = {"vanishing": "vanishes", "exploding": "explodes", "holds": "holds"}
     ratio = rec.forward_ratio
     parts = [f"std {words[_trend(ratio)]} (x{ratio:.2g} by layer {rec.depth})"]
@@ -457,10 +471,8 @@ def headline(rec: Propagation) -> str:
         parts.append(f"{np.nanmax(rec.saturated):.0%} saturated")
     if rec.dead_units is not None and np.nanmax(rec.dead_units) > 0.1:
         parts.append(f"{np.nanmax(rec.dead_units):.0%} of units dead")
-    if rec.grad_overflow_layer is not None:
-        parts.append(f"gradient overflows at layer {rec.grad_overflow_layer}")
-    elif rec.grad_underflow_layer is not None:
-        parts.append(f"gradient is 0 from layer {rec.grad_underflow_layer} down")
+    if gradient is not None:
+        parts.append(_SAYS[gradient[0]][1].format(gradient[1]))
     else:
         g = rec.grad_ratio
         parts.append(f"gradient {words[_trend(g)]} (x{g:.2g} at layer 1)")

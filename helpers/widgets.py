@@ -274,7 +274,7 @@ still pin each std to about 1%."""
 
 def explorer_batch(depth: int, batch: int) -> int:
     """The batch the propagation explorer uses at this depth (DEEP_BATCH_FROM says why)."""
-    return batch if depth < DEEP_BATCH_FROM else max(64, batch // 2) if batch > 64 else batch
+    return batch if depth < DEEP_BATCH_FROM else max(min(batch, 64), batch // 2)
 
 
 def _check_propagation_args(init, std, depth, activation, width, batch) -> None:

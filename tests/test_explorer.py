@@ -7,6 +7,7 @@ lines (and tanh only its saturated %), and, over hundreds of random settings of 
 control, no exception, never a blank figure, and every overflow/underflow marked at its layer.
 """
 
+import dataclasses
 import io
 
 import numpy as np
@@ -158,6 +159,19 @@ def test_probe_event_order_is_forward_first():
     rec = probe.propagate(50, 100, "tanh", "fixed", std=0.001)
     assert rec.first_event == ("underflow_layer", rec.underflow_layer)
     assert probe.propagate(3, 100, "tanh", "xavier").first_event is None
+    assert rec.first_of(probe.FORWARD_EVENTS) == rec.first_event
+    assert rec.first_of(probe.GRADIENT_EVENTS) == ("grad_underflow_layer", rec.grad_underflow_layer)
+    assert rec.grad_underflow_layer is not None, "std 0.001 over 50 layers: both signals reach 0"
+
+
+def test_diagnose_and_headline_name_the_gradient_event_when_the_forward_pass_is_fine():
+    """A forward pass that neither overflows nor underflows: the gradient's own event is named."""
+    healthy = probe.propagate(10, 100, "relu", "he")
+    rec = dataclasses.replace(healthy, grad_overflow_layer=7, grad_underflow_layer=3)
+    assert rec.first_of(probe.FORWARD_EVENTS) is None
+    assert rec.first_event == rec.first_of(probe.GRADIENT_EVENTS) == ("grad_overflow_layer", 7)
+    assert f"gradient overflows to inf/NaN at layer {rec.grad_overflow_layer}" in probe.diagnose(rec)
+    assert f"gradient overflows at layer {rec.grad_overflow_layer}" in probe.headline(rec)
 
 
 @pytest.fixture(scope="module")
