@@ -37,6 +37,16 @@ class Flow:
     forward_std: np.ndarray
     grad_std: np.ndarray
 
+    @property
+    def forward_ratio(self) -> float:
+        """Forward std at the last layer / at layer 1 (as probe.Propagation.forward_ratio)."""
+        return float(self.forward_std[-1] / self.forward_std[0])
+
+    @property
+    def grad_ratio(self) -> float:
+        """Gradient std at layer 1 / at the last layer (as probe.Propagation.grad_ratio)."""
+        return float(self.grad_std[0] / self.grad_std[-1])
+
 
 def flow(
     widths: Sequence[int],
