@@ -2,8 +2,9 @@
 #   make lab    create .venv if needed, then open JupyterLab on notebooks/ (127.0.0.1, token on)
 #   make test   same set-up, then lint, unit tests and nbval over every notebook
 # Other targets: make notebooks (re-execute and store outputs), make test-robust (every assert
-# under other seeds, kernels and thread counts), make bench, make test-browser,
-# make screenshot (docs/explorer.png), make book (the static HTML book in build/book/), make test-book.
+# under other seeds, kernels and thread counts), make bench, make mutate (plant bugs in helpers/,
+# expect the unit tests to catch each), make test-browser, make screenshot (docs/explorer.png),
+# make book (the static HTML book in build/book/), make test-book.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -20,10 +21,10 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help venv lab test unit nbval lint notebooks test-robust bench test-browser browser-deps screenshot book book-deps test-book clean
+.PHONY: help venv lab test unit nbval lint notebooks test-robust bench mutate test-browser browser-deps screenshot book book-deps test-book clean
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,7p' Makefile
 
 venv: $(STAMP)
 
@@ -68,6 +69,10 @@ test-robust: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/tools/bench.py
+
+# ~16 hand-planted bugs in a copy of helpers/, each run against the tests that should catch it.
+mutate: $(STAMP)
+	$(BIN)/python tests/tools/mutate.py
 
 # --- real-browser test (tests/test_browser.py) ---------------------------------------------
 # playwright (the `browser` extra) drives Debian's chromium; nothing downloads a browser itself.

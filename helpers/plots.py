@@ -866,7 +866,8 @@ def plot_update_ratios(ax: Axes, ratios, *, target: float = -3.0, legend: bool =
     for layer in range(r.shape[1]):
         ax.plot(r[:, layer], color=colors[layer], lw=1.2,
                 label=f"layer {layer + 1}" if layer in (0, r.shape[1] - 1) else None)
-    ax.axhline(target, color="black", ls="--", lw=1.5, label="1e-3 (Karpathy's guide)")
+    guide = "1e-3 (Karpathy's guide)" if target == -3 else f"1e{target:g}"
+    ax.axhline(target, color="black", ls="--", lw=1.5, label=guide)
     ax.set_xlabel("training step")
     ax.set_ylabel("log10 std(lr·grad) / std(W)")
     if legend:
@@ -1088,7 +1089,7 @@ def plot_coord_check(axes, cc, *, titles: dict[str, str] | None = None):
         for i, name in enumerate(cc.names):
             ax.plot(cc.widths, cc.change[p][i], marker=markers[i % len(markers)], ms=5,
                     color=OKABE_ITO[i % len(OKABE_ITO)],
-                    label=f"{name}: slope {cc.slope(p, name):+.2f}")
+                    label=f"{name}: slope {cc.slope(p, name) + 0.0:+.2f}".replace("-0.00", "+0.00"))
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xticks(cc.widths, [str(n) for n in cc.widths])

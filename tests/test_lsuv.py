@@ -42,3 +42,19 @@ def test_bad_input_is_a_value_error():
         lsuv_(model, torch.randn(4))
     with pytest.raises(ValueError, match="nn.Linear"):
         lsuv_(torch.nn.ReLU(), torch.randn(8, 4))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_restores_the_models_train_or_eval_mode(training):
+    """lsuv_ measures in eval mode (BatchNorm's running statistics untouched) and hands the model
+    back in the mode it was given, every submodule included."""
+    model = mlp([16, 32, 32, 4], "relu", "he", batchnorm=True, seed=0)
+    model.train(training)
+    running = [m.running_mean.clone() for m in model if isinstance(m, torch.nn.BatchNorm1d)]
+    x = torch.randn(128, 16, generator=torch.Generator().manual_seed(0)) + 3.0
+    lsuv_(model, x, generator=torch.Generator().manual_seed(1))
+    assert model.training is training
+    assert all(m.training is training for m in model.modules())
+    after = [m.running_mean for m in model if isinstance(m, torch.nn.BatchNorm1d)]
+    assert all(torch.equal(a, b) for a, b in zip(running, after, strict=True)), \
+        "no forward pass in training mode: BatchNorm's running mean never moved"

@@ -103,3 +103,20 @@ def test_train_bad_input(kwargs, match):
     data = train.make_blobs(40, 2, 2)
     with pytest.raises(ValueError, match=match):
         train.train(nets.mlp([2, 2]), data, **kwargs)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_accuracy_of_a_hand_set_linear_layer(training):
+    """Identity weights: the predicted class is the larger coordinate. Points (1,0), (0,1), (2,1),
+    (0,3) predict 0, 1, 0, 1 against labels 0, 1, 1, 1: 3 of 4 right. A Dropout(0.99) after it
+    would scramble that unless accuracy runs in eval mode; the mode is restored afterwards."""
+    linear = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        linear.weight.copy_(torch.eye(2))
+        linear.bias.zero_()
+    model = torch.nn.Sequential(linear, torch.nn.Dropout(0.99)).train(training)
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [0.0, 3.0]])
+    y = torch.tensor([0, 1, 1, 1])
+    assert train.accuracy(model, x, y) == 0.75
+    assert model.training is training and model[1].training is training
+    assert train.accuracy(model, x, torch.tensor([0, 1, 0, 1])) == 1.0

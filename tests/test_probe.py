@@ -230,3 +230,31 @@ def test_any_setting_gives_a_consistent_record(depth, width, activation, init, l
     if rec.underflow_layer is not None:
         assert rec.forward_std[rec.underflow_layer - 1] == 0
     assert probe.diagnose(rec)
+
+
+def test_net_cache_evicts_the_least_recently_used_net(monkeypatch):
+    """probe keeps at most _MAX_NETS nets (one per width/activation/init/seed...): building one
+    more evicts the least recently used, a reused net moves to the back and is not rebuilt, and
+    an evicted one comes back identical (rebuilt from its seed)."""
+    monkeypatch.setattr(probe, "_NETS", {})
+    n = probe._MAX_NETS
+
+    def run(seed, depth=2):
+        return probe.propagate(depth, 8, "tanh", "xavier", batch=4, seed=seed)
+
+    def cached_seeds():
+        return [key[-1] for key in probe._NETS]
+
+    first = run(0)
+    for seed in range(1, n):
+        run(seed)
+    assert cached_seeds() == list(range(n))
+    kept = probe._NETS[next(iter(probe._NETS))]
+    run(0, depth=1)  # reuse seed 0 (a shallower prefix of the same net)
+    assert cached_seeds() == [*range(1, n), 0], "reusing a net makes it the most recent"
+    assert probe._NETS[list(probe._NETS)[-1]] is kept, "reused, not rebuilt"
+    run(n)  # one more distinct net: seed 1, now the least recently used, goes
+    assert len(probe._NETS) == n and cached_seeds() == [*range(2, n), 0, n]
+    run(1)
+    assert 1 in cached_seeds() and 2 not in cached_seeds()
+    np.testing.assert_array_equal(run(0).forward_std, first.forward_std)

@@ -151,3 +151,86 @@ def test_std_relative_se_matches_the_spread_of_sample_stds(draw):
 def test_error_helpers_reject_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- monte_carlo_error and sample_same_std (notebook 01) ----------------------------------------
+
+
+def test_monte_carlo_error_matches_the_closed_form_standard_error():
+    """The RMS relative error of 8,000 sample variances per n is variance_relative_se(n), the
+    closed form, within 5% (about 4 Monte Carlo standard errors of an RMS over 8,000 repeats);
+    n = 4 and 10 tell it from sqrt(0.8 / n) and from a ddof=0 variance (both >= 5% off there)."""
+    sizes = [4, 10, 30, 100, 1000]
+    errors = stats.monte_carlo_error(-1.0, 3.0, sizes, repeats=8000, seed=3)
+    expected = [math.sqrt(2 / (n - 1) - 1.2 / n) for n in sizes]  # uniform kurtosis 9/5
+    np.testing.assert_allclose(errors, expected, rtol=0.05)
+    np.testing.assert_allclose(expected, [stats.variance_relative_se(n) for n in sizes], rtol=1e-12)
+    assert errors[0] / math.sqrt(0.8 / 4) > 1.3, "the large-n form is far off at n = 4"
+
+
+def test_monte_carlo_error_shrinks_like_one_over_sqrt_n():
+    """Fitted log-log slope over n = 100..10,000 is -1/2, and error * sqrt(n) -> sqrt(0.8)."""
+    sizes = [100, 1000, 10_000]
+    errors = stats.monte_carlo_error(0.0, 1.0, sizes, repeats=2000, seed=0)
+    slope = np.polyfit(np.log(sizes), np.log(errors), 1)[0]
+    assert abs(slope + 0.5) < 0.05, slope
+    np.testing.assert_allclose(errors * np.sqrt(sizes), math.sqrt(0.8), rtol=0.1)
+
+
+def test_monte_carlo_error_is_seeded_and_scale_free():
+    """Same seed, same errors; another seed, other errors; U(a, b) and U(0, 1) share relative errors
+    (a + (b - a) u is the same draw)."""
+    a = stats.monte_carlo_error(0.0, 1.0, [5, 50], repeats=50, seed=7)
+    np.testing.assert_array_equal(a, stats.monte_carlo_error(0.0, 1.0, [5, 50], repeats=50, seed=7))
+    assert not np.array_equal(a, stats.monte_carlo_error(0.0, 1.0, [5, 50], repeats=50, seed=8))
+    np.testing.assert_allclose(stats.monte_carlo_error(-4.0, 6.0, [5, 50], repeats=50, seed=7), a,
+                               rtol=1e-9)
+
+
+@pytest.mark.parametrize("kwargs", [dict(sizes=[10, 1]), dict(sizes=[10], repeats=1)])
+def test_monte_carlo_error_rejects_tiny_samples(kwargs):
+    with pytest.raises(ValueError, match=">= 2"):
+        stats.monte_carlo_error(0.0, 1.0, **kwargs)
+
+
+def _truncated_std_by_quadrature(k: float = 2.0) -> float:
+    """std of N(0, 1) cut at +-k: sqrt(int z^2 phi / int phi over [-k, k]), by the trapezoid rule
+    (independent of stats.truncated_normal_std_factor's closed form)."""
+    z = np.linspace(-k, k, 200_001)
+    phi = np.exp(-z * z / 2)
+    return math.sqrt(np.trapezoid(z * z * phi, z) / np.trapezoid(phi, z))
+
+
+def test_sample_same_std_gives_the_std_except_truncation_which_gives_088():
+    """200k draws each: uniform and normal have std `std` (within 1%, ~6 standard errors);
+    the truncated normal has 0.8796 std, the truncated-normal variance by quadrature."""
+    std = 0.3
+    draws = stats.sample_same_std(std, 200_000, seed=4)
+    assert set(draws) == {"uniform", "normal", "truncated normal"}
+    assert all(v.shape == (200_000,) for v in draws.values())
+    factor = _truncated_std_by_quadrature(2.0)
+    assert factor == pytest.approx(0.87962566103423978, abs=1e-9)
+    assert float(draws["uniform"].std()) == pytest.approx(std, rel=0.01)
+    assert float(draws["normal"].std()) == pytest.approx(std, rel=0.01)
+    assert float(draws["truncated normal"].std()) == pytest.approx(factor * std, rel=0.01)
+    assert all(abs(float(v.mean())) < 0.01 * std for v in draws.values()), "zero mean"
+
+
+def test_sample_same_std_respects_each_distributions_bounds():
+    """Uniform within +-sqrt(3) std, truncated within +-2 std; the plain normal does go past 2 std
+    (so the truncation is real)."""
+    std = 0.05
+    draws = stats.sample_same_std(std, 50_000, seed=1)
+    assert np.abs(draws["uniform"]).max() <= math.sqrt(3) * std * (1 + 1e-6)
+    assert np.abs(draws["uniform"]).max() > 0.99 * math.sqrt(3) * std
+    assert np.abs(draws["truncated normal"]).max() <= 2 * std * (1 + 1e-6)
+    assert np.mean(np.abs(draws["normal"]) > 2 * std) == pytest.approx(0.0455, abs=0.005)
+
+
+def test_sample_same_std_is_seeded_and_rejects_bad_input():
+    a, b = stats.sample_same_std(1.0, 100, seed=2), stats.sample_same_std(1.0, 100, seed=2)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["normal"], stats.sample_same_std(1.0, 100, seed=3)["normal"])
+    for std, n in ((0.0, 10), (-1.0, 10), (math.nan, 10), (1.0, 1)):
+        with pytest.raises(ValueError, match="std > 0 and n >= 2"):
+            stats.sample_same_std(std, n)
