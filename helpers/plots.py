@@ -330,6 +330,15 @@ def _event(rec) -> tuple[int | None, str]:
     return layer, _EVENT_LABELS[name].format(layer)
 
 
+def propagation_span(depth: int) -> int:
+    """The layers the x axes of propagation_panels show: the depth up to 10, beyond that the
+    depth rounded up to a multiple of 10. A depth slider then moves the data over a frame
+    that changes at most every ten layers, and the frame (tick text) is most of a redraw.
+    Introduced in notebooks/04_signal_propagation.ipynb.
+    """
+    return depth if depth <= 10 else -(-depth // 10) * 10
+
+
 def draw_propagation(art: dict, rec, title: str = "") -> int | None:
     """Show a probe record in the artists of propagation_panels, in place; returns the marked
     layer (where the signal or its gradient overflows or underflows), or None.
@@ -378,9 +387,10 @@ def draw_propagation(art: dict, rec, title: str = "") -> int | None:
     art["event"].set_text(text)
     art["event"].set_visible(layer is not None)
     art["event"].set_x(layer or 1)
-    art["event"].set_ha("right" if (layer or 1) > (depth + 1) / 2 else "left")
+    span = propagation_span(depth)
+    art["event"].set_ha("right" if (layer or 1) > (span + 1) / 2 else "left")
     for ax in art["axes"]:
-        ax.set_xlim(0.5, depth + 0.5)
+        ax.set_xlim(0.5, span + 0.5)
     art["title"].set_text(title)
     return layer
 

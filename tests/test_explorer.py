@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from helpers import probe, widgets
+from helpers import plots, probe, widgets
 from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS
 
@@ -232,3 +232,21 @@ def test_deep_settings_use_half_the_batch_and_say_so():
     assert e.state["batch"] == 128
     rec = probe.propagate(40, 100, "relu", "he", batch=128)
     assert probe.diagnose(rec) == e.state["readout"], "the figure is the probe at the batch it reports"
+
+
+def test_propagation_span_grows_in_steps_of_ten_layers():
+    assert [plots.propagation_span(d) for d in (1, 7, 10, 11, 20, 21, 50)] == [1, 7, 10, 20, 20, 30, 50]
+
+
+def test_a_depth_move_inside_a_span_blits_and_an_earlier_frame_is_reused():
+    """Depth 12 -> 13 keeps the frame (span 20): a blit that equals a full redraw pixel for pixel.
+    Back from span 30 to span 20, the cached frame is reused rather than redrawn."""
+    e = widgets.propagation_explorer("he", 1.0, 12, "relu", 50, batch=8)
+    e.set(depth=13)
+    assert e.last_draw == "blit"
+    blitted = e.png
+    assert blitted == e.full_png(), "the blitted frame is the full figure"
+    e.set(depth=25)
+    assert e.last_draw == "full"
+    e.set(depth=14)
+    assert e.last_draw == "blit" and e.fig.axes[0].get_xlim() == (0.5, 20.5)
