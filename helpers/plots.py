@@ -899,21 +899,31 @@ def criticality_panel(figsize: tuple[float, float] = (7.0, 3.4)) -> tuple[Figure
     ax.set_xlabel("layers crossed")
     ax.set_ylabel("log10 growth")
     ax.legend(loc="upper left", fontsize=8)
-    return fig, {"ax": ax, "fwd": fwd, "bwd": bwd, "fwd_theory": fwd_theory, "bwd_theory": bwd_theory}
+    # the title as a text of its own, not the axes' title: an explorer redraws it with the
+    # lines over a cached frame (Explorer's dynamic artists)
+    title = ax.text(0.5, 1.0, "", transform=ax.transAxes, ha="center", va="bottom",
+                    fontweight="bold", fontsize=mpl.rcParams["axes.titlesize"])
+    title.set_in_layout(False)
+    ax.set_title(" ")  # keeps room for it in the layout
+    return fig, {"ax": ax, "fwd": fwd, "bwd": bwd, "fwd_theory": fwd_theory, "bwd_theory": bwd_theory,
+                 "title": title}
 
 
-def draw_criticality(art: dict, fwd, bwd, fwd_theory, bwd_theory, title: str) -> None:
-    """Per-layer log10 growth (layers 1..depth), measured and predicted; y limits keep at
-    least one decade either side of 0. Introduced in notebooks/09_init_in_training.ipynb.
+def draw_criticality(art: dict, fwd, bwd, fwd_theory, bwd_theory, title: str, *,
+                     span: int | None = None) -> None:
+    """Per-layer log10 growth (layers 1..depth), measured and predicted; the x axis runs to
+    layer `span` (default: the depth), the y limits to whole decades with at least one
+    either side of 0, so that nearby settings share a frame.
+    Introduced in notebooks/09_init_in_training.ipynb.
     """
     layers = np.arange(1, len(fwd) + 1)
     for key, y in (("fwd", fwd), ("bwd", bwd), ("fwd_theory", fwd_theory), ("bwd_theory", bwd_theory)):
         art[key].set_data(layers, y)
-    lo = min(-1.0, np.min(fwd), np.min(bwd), np.min(fwd_theory), np.min(bwd_theory))
-    hi = max(1.0, np.max(fwd), np.max(bwd), np.max(fwd_theory), np.max(bwd_theory))
-    art["ax"].set_xlim(0, len(fwd) + 1)
+    lo = min(-1.0, np.floor(min(np.min(fwd), np.min(bwd), np.min(fwd_theory), np.min(bwd_theory))))
+    hi = max(1.0, np.ceil(max(np.max(fwd), np.max(bwd), np.max(fwd_theory), np.max(bwd_theory))))
+    art["ax"].set_xlim(0, (span or len(fwd)) + 1)
     art["ax"].set_ylim(lo - 0.3, hi + 0.3)
-    art["ax"].set_title(title)
+    art["title"].set_text(title)
 
 
 # --- 12: checkup of any model ------------------------------------------------------------------

@@ -458,10 +458,15 @@ def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float 
 # --- 09 init in training --------------------------------------------------------------------
 
 
+CRITICALITY_BLOCK = 5
+"""The criticality explorer measures depths 1 .. its depth rounded up to a multiple of this."""
+
+
 @functools.lru_cache(maxsize=64)
-def _profile(activation: str, sigma_w2: float, depth: int, seed: int) -> tuple:
-    """Per-layer log10 signal and gradient growth for one net (cached per slider position)."""
-    fwd, bwd = propagation_map(activation, [sigma_w2], list(range(1, depth + 1)), width=128,
+def _profile(activation: str, sigma_w2: float, upto: int, seed: int) -> tuple:
+    """Per-layer log10 signal and gradient growth of one net, layers 1..upto (cached: a depth
+    move inside a block of CRITICALITY_BLOCK layers reuses it and costs only the drawing)."""
+    fwd, bwd = propagation_map(activation, [sigma_w2], list(range(1, upto + 1)), width=128,
                                batch=64, seed=seed)
     return fwd[0], bwd[0]
 
@@ -473,7 +478,8 @@ def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 
 
     chi_1 in the readout is the fixed-point value (the phase); the dashed lines follow
     mean_field_profile layer by layer. Defaults: tanh at torch's gain 5/3
-    (sigma_w^2 = 2.78), which sits on the chaotic side.
+    (sigma_w^2 = 2.78), which sits on the chaotic side. Each (activation, width * Var(W)) is
+    measured once per block of CRITICALITY_BLOCK layers, so a depth move inside a block only redraws.
     Introduced in notebooks/09_init_in_training.ipynb.
     """
     validate.one_of("activation", activation, CRITICAL_ACTIVATIONS)
@@ -490,16 +496,20 @@ def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 
 
     def render(v: dict) -> str:
         act, s, d = v["activation"], round(float(v["sigma_w2"]), 4), int(v["depth"])
-        fwd, bwd = _profile(act, s, d, seed)
+        upto = -(-d // CRITICALITY_BLOCK) * CRITICALITY_BLOCK
+        fwd, bwd = (values[:d] for values in _profile(act, s, upto, seed))
         chi1 = mean_field(act, s, layers=200)[1]
         crit, phase = critical_weight_var(act), criticality.phase(act, s)
         plots.draw_criticality(art, fwd, bwd, *mean_field_profile(act, s, d),
                                f"{act}, width·Var(W) = {s:.2f} ({phase}): gradient "
-                               f"×{10 ** bwd[-1]:.3g} over {d} layers")
+                               f"×{10 ** bwd[-1]:.3g} over {d} layers", span=upto)
         return (f"{act}, width·Var(W) = {s:.2f} (critical {crit:g}; chi_1 = {chi1:.3f}, {phase}): "
                 f"after {d} layers signal std x{10 ** fwd[-1]:.3g}, input gradient x{10 ** bwd[-1]:.3g}")
 
-    return Explorer(controls, fig, render)
+    dynamic = [art[k] for k in ("fwd", "bwd", "fwd_theory", "bwd_theory", "title")]
+    explorer = Explorer(controls, fig, render, dynamic=dynamic)
+    plots.freeze_layout(fig)  # after the first drawing: its layout is kept
+    return explorer
 
 
 # --- 10 attention and residual streams: the residual explorer -------------------------------

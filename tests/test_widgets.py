@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import stats, widgets
+from helpers import criticality, stats, widgets
 
 PNG_MAGIC = b"\x89PNG"
 
@@ -97,3 +97,15 @@ def test_preactivation_saturation_falls_as_weights_shrink():
 def test_bad_arguments_name_the_choices(build, match):
     with pytest.raises(ValueError, match=match):
         build()
+
+
+def test_criticality_explorer_depth_moves_inside_a_block_blit_the_same_measurement():
+    """Depth 31 -> 33 stays in the block 31-35: the lines move over the cached frame, and the
+    drawn curve is the measurement of layers 1..35 cut at 33 (what the readout reports too)."""
+    e = widgets.criticality_explorer("relu", 2.0, 31, seed=3)
+    e.set(depth=33)
+    assert e.last_draw == "blit" and e.png == e.full_png()
+    fwd, bwd = criticality.propagation_map("relu", [2.0], list(range(1, 36)), width=128, batch=64, seed=3)
+    drawn = next(ln for ln in e.fig.axes[0].lines if ln.get_label() == "input gradient (measured)")
+    assert np.allclose(drawn.get_ydata(), bwd[0][:33])
+    assert f"input gradient x{10 ** bwd[0][32]:.3g}" in e.state["readout"]
