@@ -56,8 +56,9 @@ counts as a clone until training has amplified it more than a hundredfold."""
 def relative_spread(weight: torch.Tensor) -> float:
     """unit_spread(weight) divided by the largest |weight| (0 for an all-zero matrix).
 
-    A scale-free "how different are the units": about 1e-7 is float32 rounding, O(1) is a
-    random init. Introduced in notebooks/03_constant_and_random_init.ipynb.
+    A scale-free "how different are the units": at most about one float32 step of the largest
+    weight (2^-23 ~ 1.2e-7) is float32 rounding, O(1) is a random init. Introduced in
+    notebooks/03_constant_and_random_init.ipynb.
     """
     scale = float(weight.detach().abs().max()) if weight.numel() else 0.0
     return unit_spread(weight) / scale if scale > 0 else 0.0
@@ -148,6 +149,8 @@ class SymmetryRun:
     spread_history[t] is relative_spread of the hidden weight before step t's update, plus
     one entry after the last step; groups is unit_groups(hidden_weight, CLONE_RTOL).
     distinct_after counts rows exactly; len(groups) counts them up to CLONE_RTOL.
+    test_answers is how many different classes the trained net predicts over the test set
+    (1: it gives every input the same answer).
     """
 
     start: str
@@ -162,6 +165,7 @@ class SymmetryRun:
     hidden_weight: torch.Tensor
     spread_history: list[float] = field(default_factory=list)
     groups: list[int] = field(default_factory=list)
+    test_answers: int = 0
 
     @property
     def relative_spread_after(self) -> float:
@@ -239,7 +243,9 @@ def symmetry_run(
         on_step=lambda m: spreads.append(relative_spread(m[0].weight)),
     )
     spreads.append(relative_spread(hidden.weight))
+    with torch.no_grad():
+        answers = int(model(data.x_test).argmax(dim=1).unique().numel())
     return SymmetryRun(start, value, width, before, unit_spread(hidden.weight),
                        distinct_units(hidden.weight), float(preact.std()), saturated, history,
                        hidden.weight.detach().clone(), spreads,
-                       unit_groups(hidden.weight, CLONE_RTOL))
+                       unit_groups(hidden.weight, CLONE_RTOL), answers)

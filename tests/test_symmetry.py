@@ -98,6 +98,13 @@ def test_random_init_breaks_it(start, value):
     assert len(r.history.loss) == 50 and r.hidden_weight.shape == (8, 5)
 
 
+def test_zero_init_gives_every_input_the_same_answer():
+    """c = 0: only the output bias learns, so the net predicts one class for the whole test set."""
+    zero = symmetry.symmetry_run(DATA, "constant", 0.0, width=8, steps=200, dtype=torch.float64)
+    assert zero.test_answers == 1
+    assert symmetry.symmetry_run(DATA, "normal", 0.3, width=8, steps=200).test_answers == DATA.n_classes
+
+
 def test_run_is_seeded():
     a, b = (symmetry.symmetry_run(DATA, "normal", 0.5, width=8, steps=30, seed=3) for _ in range(2))
     assert a.history.loss == b.history.loss and torch.equal(a.hidden_weight, b.hidden_weight)
