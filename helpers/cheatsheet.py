@@ -21,7 +21,8 @@ from helpers import init, residual, stats
 
 __all__ = ["KERAS_TRUNCATION_FACTOR", "FIXED_STD", "GPT2_N_LAYER", "KerasDraw", "Row", "ROWS",
            "markdown_table", "replay_keras_draw", "orthogonal_relu_variance", "Check",
-           "check_against_torch", "Myth", "MYTHS", "jupyter_anchor", "section_link", "myths_markdown",
+           "check_against_torch", "RowSummary", "summarise_checks", "Myth", "MYTHS", "jupyter_anchor",
+           "section_link", "myths_markdown",
            "torch_default_init_", "example_cnn", "TokenClassifier", "example_transformer",
            "checkup_highlights"]
 
@@ -186,7 +187,8 @@ ROWS: tuple[Row, ...] = (
         r"logits $q\cdot k/\sqrt{d_k}$: std 1 for unit-variance $q$, $k$ (unscaled: $\sqrt{d_k}$)",
         "n/a (scales the logits, not a weight)",
         "every attention head: unscaled, the logits grow like $\\sqrt{d_k}$, the softmax turns "
-        "one-hot and its Jacobian, the gradient's only way to q and k, vanishes",
+        "one-hot and its Jacobian, the gradient's only way to q and k, vanishes for the typical "
+        "query",
         "built in: `F.scaled_dot_product_attention(q, k, v)` (`scale` defaults to "
         "$1/\\sqrt{d_k}$) and `nn.MultiheadAttention`; written out: "
         "`(q @ k.transpose(-2, -1) / math.sqrt(d_k)).softmax(-1) @ v`",
@@ -200,8 +202,9 @@ ROWS: tuple[Row, ...] = (
         "none (normal)",
         "residual streams: there are $N = 2\\,n_\\text{layer}$ branches (attention and MLP of each "
         "block); a last layer $1/\\sqrt{N}$ of its variance-keeping size makes each add $1/N$ of "
-        "the variance, so the stream grows at most $e$-fold at any depth, where variance-keeping "
-        "branches double it per block",
+        "the variance, so the stream's expected variance grows less than $e$-fold at any depth "
+        "(one net scatters a few per cent around it), where variance-keeping branches double it "
+        "per block",
         "no single call: `nn.init.normal_(proj.weight, std=0.02/math.sqrt(2*n_layer))` for "
         "each block's output projections (nanoGPT: every `c_proj.weight`), "
         "`nn.init.normal_(w, std=0.02)` elsewhere",
@@ -381,11 +384,43 @@ def check_against_torch(shapes: tuple[Shape, ...] = ((256, 512), (512, 128), (64
 
 
 @dataclass(frozen=True)
+class RowSummary:
+    """One row's checks (check_against_torch) in a line: how many, the first shape's formula
+    std against torch's, the worst relative errors. n_checks 0: the row has no weight formula
+    to draw (its measurement is in the notebooks of measured_in)."""
+
+    scheme: str
+    n_checks: int
+    formula: float | None
+    measured: float | None
+    worst_std: float | None
+    worst_bound: float | None
+    measured_in: tuple[tuple[str, str], ...]
+
+
+def summarise_checks(checks: list[Check]) -> list[RowSummary]:
+    """check_against_torch's list, one RowSummary per row of ROWS in table order.
+
+    Introduced in notebooks/12_cheat_sheet.ipynb.
+    """
+    out = []
+    for row in ROWS:
+        mine = [c for c in checks if c.scheme == row.scheme]
+        worst = {q: max((c.rel_error for c in mine if c.quantity == q), default=None)
+                 for q in ("std", "bound")}
+        out.append(RowSummary(row.scheme, len(mine), mine[0].formula if mine else None,
+                              mine[0].measured if mine else None, worst["std"], worst["bound"],
+                              row.measured_in))
+    return out
+
+
+@dataclass(frozen=True)
 class Myth:
     """A claim from a seed article, what the series measured instead, and where.
 
     claim is the article's claim in our words, as close to what it says as English allows;
-    section is a heading of the notebook that measured it.
+    section is a heading of the notebook that measured it, and `also` further headings of the
+    same notebook where the rest of the measurement is.
     """
 
     seed: str
@@ -393,6 +428,7 @@ class Myth:
     measurement: str
     notebook: str
     section: str
+    also: tuple[str, ...] = ()
 
 
 MYTHS: tuple[Myth, ...] = (
@@ -408,7 +444,7 @@ MYTHS: tuple[Myth, ...] = (
          "that bound gives Var(w) = 1/(3 fan_in), a third of the 1/fan_in that would keep the "
          "variance, so each default layer shrinks it about 3-fold before the activation acts",
          "03_constant_and_random_init.ipynb",
-         "5. PyTorch's default: `kaiming_uniform_(a=√5)`, i.e. U(−1/√fan_in, 1/√fan_in)"),
+         "5. PyTorch's default: `kaiming_uniform_(a=√5)`"),
     Myth("003", "dividing the weights by √n keeps the weighted sum a within about ±1, and "
          "|a| > 1 already sends sigmoid into its flat region",
          "std(a) becomes std(x), so |a| is of order 1 and a fair share of neurons exceed 1; "
@@ -423,16 +459,20 @@ MYTHS: tuple[Myth, ...] = (
          "its demo is one forward pass with no gradient, and 'small' or 'large' means nothing "
          "without the fan_in the std multiplies; a tanh net with a large std saturates and its "
          "gradients grow at the same time",
-         "04_signal_propagation.ipynb", "1. Seed 000's demo: three layers with std 0.1, 0.5 and 1.0"),
+         "04_signal_propagation.ipynb", "1. Seed 000's demo: three layers with std 0.1, 0.5 and 1.0",
+         ("4. The reference stack: five regimes",)),
     Myth("004", "GlorotUniform adapts to the activation: bound √(6/(fan_in + fan_out)) for tanh "
          "layers but √(6/fan_in) for ReLU layers",
          "GlorotUniform's bound is √(6/(fan_in + fan_out)) whatever the activation; "
          "√(6/fan_in) is He uniform (this notebook's section 2 measures both)",
          "05_xavier_glorot.ipynb", "5. Myth vs measurement: Glorot uniform and the activation"),
-    Myth("002", "the sawtooth in the weight curve of Linear(1, 1) + sigmoid comes from sigmoid's "
-         "always-positive outputs, which make the weight gradients share a sign",
+    Myth("002", "of the many causes of the sawtooth in the weight curve (it names the learning "
+         "rate and the data's distribution), the article examines sigmoid's always-positive "
+         "outputs, which make the weight gradients share a sign, as the cause in its "
+         "Linear(1, 1) + sigmoid demo",
          "with one weight there is nothing to zig-zag between; the late oscillation is the "
-         "step size against the curvature (lr · L'' > 2) and a smaller lr removes it",
+         "step size against the curvature (lr · L'' > 2), the learning rate the article named "
+         "and set aside, and a smaller lr removes it",
          "07_sigmoid_zigzag.ipynb", "2. One weight has nothing to zig-zag against"),
     Myth("002", "momentum (SGD with momentum 0.9) and swapping sigmoid for tanh smooth out "
          "the sawtooth",
@@ -491,6 +531,8 @@ def myths_markdown(myths: tuple[Myth, ...] = MYTHS) -> str:
     blocks = []
     for m in myths:
         where = section_link(m.notebook, m.section)
+        for section in m.also:
+            where += f", and {section_link(m.notebook, section, short=True)}, section “{section}”"
         blocks.append(f"> **Myth (seed {m.seed}):** {m.claim}.  \n"
                       f"> **Measured:** {m.measurement}. See {where}.")
     return "\n\n".join(blocks)

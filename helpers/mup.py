@@ -18,7 +18,7 @@ Introduced in notebooks/11_width_and_isometry.ipynb.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -127,7 +127,8 @@ class ScaledMLP(nn.Module):
 
     weights[i] is layer i's w, of shape (fan_out, fan_in); kinds[i] names its role ("input",
     "hidden", "output"). features(x) returns every layer's output: the activations of the input
-    and hidden layers, then the logits. Introduced in notebooks/11_width_and_isometry.ipynb.
+    and hidden layers, then the logits; features(x, pre=True) the same layers before their
+    activation (the logits unchanged). Introduced in notebooks/11_width_and_isometry.ipynb.
     """
 
     def __init__(self, rules: dict[str, LayerRule], d_in: int, width: int, d_out: int,
@@ -145,12 +146,12 @@ class ScaledMLP(nn.Module):
         self.weights = nn.ParameterList(nn.Parameter(d * rules[kind].init_std)
                                         for d, kind in zip(draws, self.kinds, strict=True))
 
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def features(self, x: torch.Tensor, *, pre: bool = False) -> list[torch.Tensor]:
         out, h = [], x
         for i, (w, a) in enumerate(zip(self.weights, self.multipliers, strict=True)):
-            h = (h if a == 1 else a * h) @ w.T
-            h = self.phi(h) if i < len(self.weights) - 1 else h
-            out.append(h)
+            z = (h if a == 1 else a * h) @ w.T
+            h = self.phi(z) if i < len(self.weights) - 1 else z
+            out.append(z if pre else h)
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -207,15 +208,25 @@ def fit_slope(widths, values) -> float:
 @dataclass(frozen=True)
 class CoordCheck:
     """change[p][i, j]: RMS change per coordinate of layer i's output (names[i]) at widths[j]
-    after `steps` updates under parametrisation p, on a fixed batch of inputs."""
+    after `steps` updates under parametrisation p, on a fixed batch of inputs.
+
+    pre_change[p][i, j]: the same for layer i's pre-activation (W h, before tanh or ReLU; the
+    logits have none, so their row equals change's). A bounded activation (tanh) caps the change
+    of its output once its pre-activations saturate, so the two can grow at different rates.
+    saturated[p][i, j]: fraction of layer i's outputs with |tanh| > 0.97 after training
+    (nan for the logits and for ReLU). Empty when not recorded."""
 
     widths: tuple[int, ...]
     names: tuple[str, ...]
     change: dict[str, np.ndarray]
+    pre_change: dict[str, np.ndarray] = field(default_factory=dict)
+    saturated: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def slope(self, parametrisation: str, layer: str = "logits") -> float:
-        """The exponent p in change ~ width^p for one layer (fit over every width)."""
-        return fit_slope(self.widths, self.change[parametrisation][self.names.index(layer)])
+    def slope(self, parametrisation: str, layer: str = "logits", *, pre: bool = False) -> float:
+        """The exponent p in change ~ width^p for one layer (fit over every width); pre=True
+        fits the pre-activation's change instead of the output's."""
+        table = self.pre_change if pre else self.change
+        return fit_slope(self.widths, table[parametrisation][self.names.index(layer)])
 
 
 def _check_widths(widths) -> tuple[int, ...]:
@@ -248,7 +259,8 @@ def coord_check(data: Dataset, widths=(64, 128, 256, 512, 1024, 2048, 4096), *, 
                 base_width: int = BASE_WIDTH, seed: int = 0) -> CoordCheck:
     """The coordinate check of Tensor Programs V (and the `mup` package): for each width and
     parametrisation, train `steps` updates at one lr and measure how far each layer's output
-    moved, RMS over a fixed batch of `eval_size` test inputs and over coordinates.
+    moved, RMS over a fixed batch of `eval_size` test inputs and over coordinates; the same for
+    each layer's pre-activation, and the saturated fraction of each tanh layer after training.
 
     SP and muP models at one width share their random draws and their minibatches (paired).
     Introduced in notebooks/11_width_and_isometry.ipynb.
@@ -260,6 +272,8 @@ def coord_check(data: Dataset, widths=(64, 128, 256, 512, 1024, 2048, 4096), *, 
     x_eval = data.x_test[:eval_size]
     names = (*[f"hidden {i + 1}" for i in range(hidden_layers + 1)], "logits")
     change = {p: np.empty((len(names), len(widths))) for p in PARAMETRISATIONS}
+    pre_change = {p: np.empty((len(names), len(widths))) for p in PARAMETRISATIONS}
+    saturated = {p: np.full((len(names), len(widths)), np.nan) for p in PARAMETRISATIONS}
     with single_thread():
         for j, width in enumerate(widths):
             gen = torch.Generator().manual_seed(seed)
@@ -270,14 +284,17 @@ def coord_check(data: Dataset, widths=(64, 128, 256, 512, 1024, 2048, 4096), *, 
                               optimizer=optimizer, activation=activation, hidden_layers=hidden_layers,
                               base_width=base_width, seed=seed, draws=draws)
                 with torch.no_grad():
-                    before = model.features(x_eval)
+                    before, pre_before = model.features(x_eval), model.features(x_eval, pre=True)
                 _train_steps(model, make_optimizer(model, lr, optimizer), data, steps, batch_size,
                              seed + 1)
                 with torch.no_grad():
-                    after = model.features(x_eval)
-                for i, (a, b) in enumerate(zip(after, before, strict=True)):
-                    change[p][i, j] = float((a - b).pow(2).mean().sqrt())
-    return CoordCheck(widths, names, change)
+                    after, pre_after = model.features(x_eval), model.features(x_eval, pre=True)
+                for i in range(len(names)):
+                    change[p][i, j] = float((after[i] - before[i]).pow(2).mean().sqrt())
+                    pre_change[p][i, j] = float((pre_after[i] - pre_before[i]).pow(2).mean().sqrt())
+                    if activation == "tanh" and i < len(names) - 1:
+                        saturated[p][i, j] = float((after[i].abs() > 0.97).double().mean())
+    return CoordCheck(widths, names, change, pre_change, saturated)
 
 
 @dataclass(frozen=True)

@@ -987,7 +987,7 @@ def plot_attention_sweep(axes, sat) -> None:
     ax_std.set(xlabel="d_k", ylabel="std of the logits", title="logits grow like √d_k")
     ax_ent.set(xlabel="d_k", ylabel="softmax entropy (nats)", ylim=(0, 1.1 * np.log(sat.n_keys)),
                title="unscaled softmax turns one-hot")
-    ax_jac.set(xlabel="d_k", ylabel="‖∂p/∂s‖ (Frobenius)", title="and passes no gradient")
+    ax_jac.set(xlabel="d_k", ylabel="‖∂p/∂s‖ (Frobenius)", title="median query: ‖J‖ → 0")
     for ax in axes:
         ax.legend(fontsize=7, loc="best")
 

@@ -205,6 +205,16 @@ class Stream:
     def blocks(self) -> np.ndarray:
         return np.arange(self.depth + 1)
 
+    @property
+    def forward_ratio(self) -> float:
+        """std(x_L) / std(x_0): how much the stream grew from input to output (NaN if it overflowed)."""
+        return float(self.forward_std[-1] / self.forward_std[0])
+
+    @property
+    def grad_ratio(self) -> float:
+        """Gradient std at the input / at the output: how the gradient changed on its way back."""
+        return float(self.grad_std[0] / self.grad_std[-1])
+
     def var_growth_per_block(self) -> float:
         """Geometric mean of Var(x_{l+1}) / Var(x_l) over the finite part of the stream."""
         s = self.forward_std[np.isfinite(self.forward_std)]

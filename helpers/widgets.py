@@ -533,8 +533,7 @@ def _residual_readout(st, name: str) -> tuple[str, dict]:
         return (f"{head} the stream overflows to inf at block {st.overflow_block} "
                 f"(float32 ends at 3.4e38); no gradient"), {"final_std": np.nan,
                                                            "grad_ratio": np.nan}
-    final = st.forward_std[-1] / st.forward_std[0]
-    grad = st.grad_std[0] / st.grad_std[-1]
+    final, grad = st.forward_ratio, st.grad_ratio
     return (f"{head} stream std ×{final:.3g} over {st.depth} blocks (Var ×"
             f"{st.var_growth_per_block():.3g} per block); gradient at the input ×{grad:.3g} "
             f"the output's"), {"final_std": float(final), "grad_ratio": float(grad)}

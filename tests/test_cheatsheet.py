@@ -137,14 +137,21 @@ def _headings(path):
 def test_myths_link_to_sections_of_the_series():
     md = cheatsheet.myths_markdown()
     links = re.findall(r"\]\(([^)#]+)(?:#([^)]*))?\)", md)
-    assert len(links) == len(cheatsheet.MYTHS)
-    for m, (target, anchor) in zip(cheatsheet.MYTHS, links, strict=True):
-        assert target == m.notebook and target.removesuffix(".ipynb") in SERIES, target
-        assert (anchor or None) == cheatsheet.jupyter_anchor(m.section), m.section
-        assert f"section “{m.section}”" in md
+    wanted = [(m.notebook, section) for m in cheatsheet.MYTHS for section in (m.section, *m.also)]
+    assert len(links) == len(wanted)
+    for (notebook, section), (target, anchor) in zip(wanted, links, strict=True):
+        assert target == notebook and target.removesuffix(".ipynb") in SERIES, target
+        assert (anchor or None) == cheatsheet.jupyter_anchor(section), section
+        assert f"section “{section}”" in md
         path = NOTEBOOKS / target
         if path.exists():
-            assert m.section in _headings(path), (target, m.section)
+            assert section in _headings(path), (target, section)
+
+
+def test_seed_000_myth_links_both_sections_it_rests_on():
+    m = next(m for m in cheatsheet.MYTHS if m.seed == "000")
+    assert m.section.startswith("1.") and m.also == ("4. The reference stack: five regimes",)
+    assert "gradients grow" in m.measurement
 
 
 def test_every_seed_article_has_its_myths_listed():
@@ -320,3 +327,20 @@ def test_highlights_are_the_reports_own_numbers():
     assert h["dead units"] == max(r.dead_units for r in report.layers if r.dead_units is not None)
     assert h["saturated"] is None, "no tanh or sigmoid in the CNN"
     assert cheatsheet.checkup_highlights(checkup.run(cheatsheet.example_cnn(3), x))["loss / ln C"] is None
+
+
+def test_summarise_checks_reports_each_row_in_table_order():
+    """One line per row: the count and worst errors come from that row's checks only."""
+    checks = cheatsheet.check_against_torch(shapes=((64, 32),), seed=1)
+    rows = cheatsheet.summarise_checks(checks)
+    assert [r.scheme for r in rows] == [row.scheme for row in cheatsheet.ROWS]
+    for r in rows:
+        mine = [c for c in checks if c.scheme == r.scheme]
+        assert r.n_checks == len(mine)
+        if mine:
+            assert r.worst_std == max(c.rel_error for c in mine if c.quantity == "std")
+            assert (r.formula, r.measured) == (mine[0].formula, mine[0].measured)
+            bounds = [c.rel_error for c in mine if c.quantity == "bound"]
+            assert r.worst_bound == (max(bounds) if bounds else None)
+        else:
+            assert r.formula is None and r.worst_std is None and r.measured_in

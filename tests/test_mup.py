@@ -123,6 +123,26 @@ def test_coordinate_check_separates_sp_from_mup(data):
         assert abs(cc.slope("mup", name)) < 0.15, name
 
 
+def test_coordinate_check_records_pre_activations_and_saturation(data):
+    cc = mup.coord_check(data, (64, 256, 1024), lr=3e-3, steps=4, optimizer="adam", eval_size=32,
+                         seed=1)
+    for p in mup.PARAMETRISATIONS:
+        assert np.array_equal(cc.pre_change[p][-1], cc.change[p][-1])  # the logits have no activation
+        assert np.isnan(cc.saturated[p][-1]).all() and ((cc.saturated[p][:-1] >= 0)
+                                                        & (cc.saturated[p][:-1] <= 1)).all()
+    # tanh is 1-Lipschitz, so its output moves no further than its pre-activation
+    assert (cc.change["sp"][:-1] <= cc.pre_change["sp"][:-1] + 1e-7).all()
+    assert cc.slope("sp", "hidden 2", pre=True) > cc.slope("sp", "hidden 2") + 0.05
+    # the pre-activation is computed independently here, for one width, and must agree
+    model = mup.build("sp", 64, d_in=data.n_features, d_out=data.n_classes, seed=1)
+    x = data.x_test[:8]
+    z1 = x @ model.weights[0].T
+    z2 = torch.tanh(z1) @ model.weights[1].T
+    pre = model.features(x, pre=True)
+    assert torch.allclose(pre[0], z1) and torch.allclose(pre[1], z2)
+    assert torch.allclose(model.features(x)[1], torch.tanh(z2))
+
+
 def test_fit_slope_recovers_a_power_law_and_refuses_nonsense():
     widths = np.array([64, 128, 256, 512])
     assert mup.fit_slope(widths, 3 * widths**0.5) == pytest.approx(0.5)

@@ -158,3 +158,10 @@ def test_explorer_reuses_measurements_and_its_frame(explorer):
     assert widgets._cached_stream.cache_info().misses == misses
     assert e.last_draw == "blit", "frame reused: only the dynamic artists were drawn"
     assert e.png != before
+
+
+def test_stream_ratios_are_end_over_start():
+    st = residual.stream_profile(6, "scaled", False, width=16, batch=8, seed=2)
+    assert st.forward_ratio == pytest.approx(st.forward_std[-1] / st.forward_std[0])
+    assert st.grad_ratio == pytest.approx(st.grad_std[0] / st.grad_std[-1])
+    assert st.forward_ratio > 1, "a residual stream only adds: its std grows"
