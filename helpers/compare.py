@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -26,6 +27,7 @@ __all__ = [
     "article004_curves",
     "PairedDifference",
     "paired_difference",
+    "SeedSummary",
     "Sweep",
     "sweep_depth_init",
     "update_ratios",
@@ -132,6 +134,19 @@ def paired_difference(a: torch.Tensor, b: torch.Tensor) -> PairedDifference:
 
 
 @dataclass(frozen=True)
+class SeedSummary:
+    """Sweep.per_seed's numbers for one seed (losses are tail losses)."""
+
+    seed: int
+    gap_shallow: float  # best-to-worst plain scheme at the shallowest depth
+    gap_deeper: float  # the largest such gap at any deeper depth
+    stuck_shallow: int  # plain schemes stuck near chance at the shallowest depth
+    stuck_deepest: int  # ... at the deepest depth
+    small_vs_he: float  # |small - he|, mean over the deeper depths
+    small_vs_he_bn: float  # the same with BatchNorm
+
+
+@dataclass(frozen=True)
 class Sweep:
     """Final (tail) losses of a depth x init sweep, indexed [scheme, depth, seed]."""
 
@@ -147,6 +162,29 @@ class Sweep:
     def at(self, scheme: str, depth: int) -> torch.Tensor:
         """The per-seed losses of one cell."""
         return self.loss[self.schemes.index(scheme), self.depths.index(depth)]
+
+    def per_seed(self, stuck: float) -> list[SeedSummary]:
+        """One SeedSummary per seed: how much init matters at the shallowest depth and deeper,
+        how many plain (no BatchNorm) schemes end above `stuck` (a loss near chance), and how
+        far apart small and He end with and without BatchNorm (mean over the deeper depths).
+        Needs "small", "he", "small+bn" and "he+bn" among the schemes and two depths or more.
+        Introduced in notebooks/09_init_in_training.ipynb.
+        """
+        need = {"small", "he", "small+bn", "he+bn"} - set(self.schemes)
+        if need or len(self.depths) < 2:
+            raise ValueError(f"per_seed needs the schemes {sorted(need)} and two depths or more")
+        plain = [i for i, s in enumerate(self.schemes) if not s.endswith("+bn")]
+        deeper = self.depths[1:]
+        out = []
+        for k, seed in enumerate(self.seeds):
+            loss = self.loss[plain, :, k]
+            gap = loss.max(0).values - loss.min(0).values
+            n_stuck = (loss > stuck).sum(0)
+            apart = {bn: float(np.mean([abs(float(self.at("small" + bn, d)[k] - self.at("he" + bn, d)[k]))
+                                        for d in deeper])) for bn in ("", "+bn")}
+            out.append(SeedSummary(seed, float(gap[0]), float(gap[1:].max()), int(n_stuck[0]),
+                                   int(n_stuck[-1]), apart[""], apart["+bn"]))
+        return out
 
 
 def sweep_depth_init(

@@ -89,3 +89,22 @@ def test_plot_paired_curves_draws_means_and_the_paired_gap():
     gap = next(ln for ln in axes[1].lines if ln.get_label().startswith("paired difference"))
     assert np.allclose(gap.get_ydata(), (a - b)[:, 1:].mean(0))
     plt.close(fig)
+
+
+def test_sweep_per_seed_against_a_hand_made_sweep():
+    """Gaps, stuck counts and the small-vs-He distances, computed on a 4 x 2 x 2 sweep by hand."""
+    schemes, depths, seeds = ("small", "he", "small+bn", "he+bn"), (2, 8), (0, 1)
+    loss = torch.tensor([[[1.0, 1.1], [2.0, 2.1]],    # small
+                         [[0.9, 1.0], [0.5, 0.6]],    # he
+                         [[0.8, 0.8], [0.7, 0.7]],    # small+bn
+                         [[0.8, 0.8], [0.6, 0.9]]],   # he+bn
+                        dtype=torch.float64)
+    s = compare.Sweep(schemes, depths, seeds, loss)
+    first, second = s.per_seed(stuck=1.9)
+    assert (first.seed, second.seed) == (0, 1)
+    assert first.gap_shallow == pytest.approx(0.1) and first.gap_deeper == pytest.approx(1.5)
+    assert (first.stuck_shallow, first.stuck_deepest) == (0, 1), "only small at depth 8 is above 1.9"
+    assert first.small_vs_he == pytest.approx(1.5) and first.small_vs_he_bn == pytest.approx(0.1)
+    assert second.small_vs_he_bn == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="per_seed needs"):
+        compare.Sweep(("small", "he"), depths, seeds, loss[:2]).per_seed(stuck=1.0)
