@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from helpers import init, nets, validate
+from helpers.probe import EndRatios
 
 __all__ = ["FLOW_SCHEMES", "Flow", "flow", "norm_walk"]
 
@@ -24,7 +25,7 @@ FLOW_SCHEMES: tuple[str, ...] = ("he", "xavier")
 
 
 @dataclass(frozen=True)
-class Flow:
+class Flow(EndRatios):
     """Per-layer std of the activations h_l and of dLoss/dh_l, layers 1..len(widths) - 1.
 
     With repeats > 1, the geometric mean over that many independent nets (seeds).
@@ -36,16 +37,6 @@ class Flow:
     repeats: int
     forward_std: np.ndarray
     grad_std: np.ndarray
-
-    @property
-    def forward_ratio(self) -> float:
-        """Forward std at the last layer / at layer 1 (as probe.Propagation.forward_ratio)."""
-        return float(self.forward_std[-1] / self.forward_std[0])
-
-    @property
-    def grad_ratio(self) -> float:
-        """Gradient std at layer 1 / at the last layer (as probe.Propagation.grad_ratio)."""
-        return float(self.grad_std[0] / self.grad_std[-1])
 
 
 def flow(

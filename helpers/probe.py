@@ -23,8 +23,8 @@ from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS, mlp
 from helpers.stats import SATURATION
 
-__all__ = ["LOSS", "EVENTS", "FORWARD_EVENTS", "GRADIENT_EVENTS", "Propagation", "propagate", "diagnose",
-           "headline"]
+__all__ = ["LOSS", "EndRatios", "EVENTS", "FORWARD_EVENTS", "GRADIENT_EVENTS", "Propagation", "propagate",
+           "diagnose", "headline"]
 
 LOSS = "sum(h_L * P), P a fixed N(0, 1) matrix of the batch's shape: dLoss/dh_L = P, std 1"
 """The loss whose gradient the probe back-propagates (a random projection of the output)."""
@@ -32,8 +32,29 @@ LOSS = "sum(h_L * P), P a fixed N(0, 1) matrix of the batch's shape: dLoss/dh_L 
 _RECTIFIED = ("relu", "leaky_relu")
 
 
+class EndRatios:
+    """End-to-end ratios of a record with per-layer `forward_std` and `grad_std` arrays (first
+    entry at the input side): Propagation, fan_modes.Flow and residual.Stream share them."""
+
+    forward_std: np.ndarray
+    grad_std: np.ndarray
+
+    @property
+    def forward_ratio(self) -> float:
+        """Forward std at the last layer / at the first: below 1 the signal shrank on its way in
+        (NaN once it overflowed)."""
+        with np.errstate(all="ignore"):
+            return float(self.forward_std[-1] / self.forward_std[0])
+
+    @property
+    def grad_ratio(self) -> float:
+        """Gradient std at the first layer / at the last: below 1 the gradient shrank on its way back."""
+        with np.errstate(all="ignore"):
+            return float(self.grad_std[0] / self.grad_std[-1])
+
+
 @dataclass(frozen=True)
-class Propagation:
+class Propagation(EndRatios):
     """What `propagate` measured; every per-layer array has one entry per layer 1..depth.
 
     Layer l means the output of the l-th Linear (+ BatchNorm) + activation. forward_std,
@@ -85,17 +106,6 @@ class Propagation:
         """Layer numbers 1..depth, the x axis of every per-layer plot."""
         return np.arange(1, self.depth + 1)
 
-    @property
-    def forward_ratio(self) -> float:
-        """Forward std at the last layer / at layer 1: below 1 the signal shrank on its way in."""
-        with np.errstate(all="ignore"):
-            return float(self.forward_std[-1] / self.forward_std[0])
-
-    @property
-    def grad_ratio(self) -> float:
-        """Gradient std at layer 1 / at the last layer: below 1 the gradient shrank on its way back."""
-        with np.errstate(all="ignore"):
-            return float(self.grad_std[0] / self.grad_std[-1])
 
     @property
     def first_event(self) -> tuple[str, int] | None:

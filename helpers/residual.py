@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from helpers import validate
+from helpers.probe import EndRatios
 from helpers.threads import single_thread
 from helpers.train import Dataset, History, tail_loss, train
 
@@ -185,7 +186,7 @@ def predicted_grad_std(branch_init: str, layernorm: bool, depth: int) -> np.ndar
 
 
 @dataclass(frozen=True)
-class Stream:
+class Stream(EndRatios):
     """What stream_profile measured: the stream's std and its gradient's std after each block.
 
     Index l = 0 is the input x_0, l = depth the output. A NaN entry is a value that was not
@@ -204,16 +205,6 @@ class Stream:
     @property
     def blocks(self) -> np.ndarray:
         return np.arange(self.depth + 1)
-
-    @property
-    def forward_ratio(self) -> float:
-        """std(x_L) / std(x_0): how much the stream grew from input to output (NaN if it overflowed)."""
-        return float(self.forward_std[-1] / self.forward_std[0])
-
-    @property
-    def grad_ratio(self) -> float:
-        """Gradient std at the input / at the output: how the gradient changed on its way back."""
-        return float(self.grad_std[0] / self.grad_std[-1])
 
     def var_growth_per_block(self) -> float:
         """Geometric mean of Var(x_{l+1}) / Var(x_l) over the finite part of the stream."""
