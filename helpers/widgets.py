@@ -33,9 +33,7 @@ from helpers.criticality import (
 )
 from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS
-from helpers.plots import (
-    fig_to_png,
-)
+from helpers.plots import fig_to_png
 
 __all__ = ["Explorer", "monte_carlo_explorer", "preactivation_explorer", "propagation_explorer",
            "criticality_explorer", "residual_explorer", "isometry_explorer"]
