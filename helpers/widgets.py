@@ -198,7 +198,8 @@ def monte_carlo_explorer(a: float = -1.0, b: float = 1.0, n: int = 1_000, seed: 
     fig, art = plots.uniform_panel()
 
     def render(v: dict) -> str:
-        lo, hi, size = v["a"], v["b"], v["n"]
+        # a slider's float steps can give a = 0.9999999999999999 for b = 1: that is a = b
+        lo, hi, size = round(v["a"], 6), round(v["b"], 6), v["n"]
         if lo >= hi:
             plots.draw_uniform(art, lo, hi, None, "no interval: move a below b")
             return f"U(a, b) needs a < b; got a = {lo:.1f}, b = {hi:.1f}"

@@ -46,6 +46,18 @@ def test_monte_carlo_invalid_interval_is_a_message_not_an_error():
     assert "sample variance" in e.state["readout"]
 
 
+def test_monte_carlo_a_float_step_short_of_b_is_no_interval():
+    """Ten slider steps of 0.1 from 0 give a = 0.9999999999999999: that is a = b = 1, not a
+    range too narrow for numpy's histogram (which raised deep inside numpy)."""
+    e = widgets.monte_carlo_explorer(a=0.0, b=1.0)
+    a = 0.0
+    for _ in range(10):
+        a += 0.1
+    assert a < 1.0
+    e.controls["a"].value = a
+    assert "needs a < b" in e.state["readout"] and "a = 1.0, b = 1.0" in e.state["readout"]
+
+
 @pytest.fixture(scope="module")
 def mc_explorer():
     return widgets.monte_carlo_explorer()
