@@ -732,6 +732,7 @@ def zigzag_panels(grid, weights, losses, w_star, *, threshold: float = 1e-3,
     contours, path, _start = plot_contour_path(ax, grid, weights, w_star)
     ax.legend(loc="upper right", fontsize="small")
     (loss_line,) = plot_loss_per_step(ax_loss, {"loss": losses}, threshold=threshold).values()
+    ax_loss.legend(loc="upper right", fontsize="small")  # fixed: "best" would follow the curve
     ax_loss.set_ylim(1e-8, 1e3)
     return fig, {"ax": ax, "ax_loss": ax_loss, "contours": contours, "path": path,
                  "loss": loss_line}
@@ -763,7 +764,10 @@ def fixes_panels(base_weights, base_losses, *, base: str = "no fix, lr 1",
     lines = plot_weight_path(ax, {base: base_weights, "chosen": base_weights}, colors=colors)
     losses = plot_loss_per_step(ax_loss, {base: base_losses, "chosen": base_losses},
                                 colors=colors, start=1)
-    return fig, {"ax": ax, "ax_loss": ax_loss, "weight": lines["chosen"], "loss": losses["chosen"]}
+    for a, where in ((ax, "lower right"), (ax_loss, "upper right")):  # fixed: "best" follows the
+        a.legend(loc=where)  # data, and the explorer keeps the legends in its cached frame
+    return fig, {"ax": ax, "ax_loss": ax_loss, "weight": lines["chosen"], "loss": losses["chosen"],
+                 "base_weight": lines[base], "base_loss": losses[base]}
 
 
 def draw_fixes(art: dict, weights, losses, title: str, loss_title: str) -> None:

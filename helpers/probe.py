@@ -11,6 +11,7 @@ never an exception.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -203,6 +204,16 @@ def _unit_net(depth: int, width: int, activation: str, init: str, param: float |
     return net[: depth * per]
 
 
+@functools.lru_cache(maxsize=8)
+def _batch(batch: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The probe's input x and loss projection P, both N(0, 1) of shape (batch, width), from
+    numpy's default_rng(seed) (cached: an explorer asks for the same pair at every change,
+    and drawing them is a tenth of a redraw at depth 10). Never written to."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, width), dtype=np.float32)
+    return x, rng.standard_normal((batch, width), dtype=np.float32)
+
+
 def _forward(net: nn.Sequential, x: torch.Tensor,
              scale: float) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Run the net, returning each activation's output and each Linear's output (scaled, before
@@ -362,9 +373,7 @@ def propagate(
     _check_args(depth, width, activation, init, std, param, batch, bins)
     _check_range("hist_range", hist_range)
     net = _unit_net(depth, width, activation, init, param, bool(batchnorm), seed)
-    rng = np.random.default_rng(seed)
-    x = torch.from_numpy(rng.standard_normal((batch, width), dtype=np.float32))
-    projection = torch.from_numpy(rng.standard_normal((batch, width), dtype=np.float32))
+    x, projection = (torch.from_numpy(a) for a in _batch(batch, width, seed))
     hs, zs = _forward(net, x.requires_grad_(True), float(std) if init == "fixed" else 1.0)
     values = [h.detach().numpy() for h in hs]
     nan = np.full((batch, width), np.nan, dtype=np.float32)
@@ -466,8 +475,9 @@ def _percent(share: float) -> str:
 
 def headline(rec: Propagation) -> str:
     """The finding in a few words, for a figure title: where it blows up, else how the forward
-    std and the gradient change from end to end, any majority saturation, and dead units
-    beyond 10% of a layer.
+    std (last layer / first) and the gradient (first layer / last) change from end to end,
+    any majority saturation, and dead units beyond 10% of a layer. Short on purpose: every
+    glyph of a title costs an explorer ~0.1 ms a redraw; probe.diagnose says it in full.
 
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
@@ -476,7 +486,7 @@ def headline(rec: Propagation) -> str:
         return _SAYS[forward[0]][1].format(forward[1])
     words = {"vanishing": "vanishes", "exploding": "explodes", "holds": "holds"}
     ratio = rec.forward_ratio
-    parts = [f"std {words[_trend(ratio)]} (x{ratio:.2g} by layer {rec.depth})"]
+    parts = [f"std {words[_trend(ratio)]} (×{ratio:.2g})"]
     if rec.saturated is not None and np.nanmax(rec.saturated) > 0.5:
         parts.append(f"{np.nanmax(rec.saturated):.0%} saturated")
     if rec.dead_units is not None and np.nanmax(rec.dead_units) > 0.1:
@@ -485,5 +495,5 @@ def headline(rec: Propagation) -> str:
         parts.append(_SAYS[gradient[0]][1].format(gradient[1]))
     else:
         g = rec.grad_ratio
-        parts.append(f"gradient {words[_trend(g)]} (x{g:.2g} at layer 1)")
+        parts.append(f"gradient {words[_trend(g)]} (×{g:.2g})")
     return ", ".join(parts)

@@ -13,7 +13,7 @@ import base64
 import contextlib
 import functools
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 
 import ipywidgets as w
 import matplotlib as mpl
@@ -47,6 +47,14 @@ class Explorer(w.VBox):
     Subclass-free: builders below make an Explorer with their own controls and render
     function. `extras` are widgets shown after the controls that hold no value (e.g.
     preset buttons); `explorer.set(name=value, ...)` sets several controls with one redraw.
+
+    Speed (a slider must answer in well under 200 ms, and matplotlib 3.11 draws text glyph by
+    glyph, ~0.1 ms each): `dynamic` lists the artists a change moves (or a function returning
+    them, when render replaces some); they are drawn over a cached frame, which is drawn again
+    only when what it shows changes: an axes' limits (unless that axis is itself dynamic), its
+    title (unless dynamic), its labels, the figure's title, and `frame(values)` for anything
+    else (e.g. a legend that follows a dropdown). `freeze=True` keeps the layout of the first
+    drawing (plots.freeze_layout), so a redraw skips the constrained-layout pass.
     """
 
     BACKGROUNDS = 8
@@ -54,16 +62,17 @@ class Explorer(w.VBox):
 
     def __init__(self, controls: dict[str, w.ValueWidget], fig: Figure,
                  render: Callable[[dict], str | tuple[str, dict]], *, dpi: float | None = None,
-                 extras: Sequence[w.Widget] = (), dynamic: Sequence[Artist] = ()):
+                 extras: Sequence[w.Widget] = (),
+                 dynamic: Sequence[Artist] | Callable[[], Sequence[Artist]] = (),
+                 frame: Callable[[dict], Hashable] | None = None, freeze: bool = False):
         self.controls = controls
         self.fig = fig
         self._render = render
         self._dpi = dpi
         self._held = 0
-        self._dynamic = list(dynamic)
+        self._dynamic = dynamic if callable(dynamic) else list(dynamic)
+        self._frame = frame
         self._backgrounds: dict = {}  # frame key -> saved pixels, most recently used last
-        for artist in self._dynamic:
-            artist.set_animated(True)  # left out of a full draw; drawn on top of the background
         self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.readout = w.HTML()
         self.state: dict = {}
@@ -76,6 +85,8 @@ class Explorer(w.VBox):
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self.update()
+        if freeze:
+            plots.freeze_layout(fig)  # after the first drawing: its layout is kept
 
     def values(self) -> dict:
         """The controls' current values, by name."""
@@ -92,18 +103,30 @@ class Explorer(w.VBox):
         self.readout.value = f"<b>{text}</b>" if text else ""
         self.state = {**values, **extra, "readout": text}
 
+    def dynamic(self) -> list[Artist]:
+        """The artists drawn over the cached frame at every change (empty: every draw is full)."""
+        return list(self._dynamic()) if callable(self._dynamic) else self._dynamic
+
     def _frame_key(self) -> tuple:
         """What the static background depends on: every axes' limits, title and labels (not the
-        limits of an axis that is itself a dynamic artist: it is drawn with the data)."""
-        return tuple((None if ax.xaxis.get_animated() else ax.get_xlim(),
-                      None if ax.yaxis.get_animated() else ax.get_ylim(),
-                      ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) for ax in self.fig.axes)
+        limits of an axis, nor a title, that is itself a dynamic artist: it is drawn with the
+        data), the figure's title unless dynamic, and the builder's frame(values)."""
+        suptitle = self.fig._suptitle
+        return (*((None if ax.xaxis.get_animated() else ax.get_xlim(),
+                   None if ax.yaxis.get_animated() else ax.get_ylim(),
+                   None if ax.title.get_animated() else ax.get_title(),
+                   ax.get_xlabel(), ax.get_ylabel()) for ax in self.fig.axes),
+                None if suptitle is None or suptitle.get_animated() else suptitle.get_text(),
+                self._frame(self.values()) if self._frame else None)
 
     def _blit(self) -> bytes:
         """Redraw only the `dynamic` artists over a cached background (axes, ticks, labels,
         legends), which is drawn again only when its frame key changes. Tick text is most of
         a full draw's time, so a change that keeps the axes' limits costs a fraction of it."""
         canvas = self.fig.canvas
+        dynamic = self.dynamic()
+        for artist in dynamic:
+            artist.set_animated(True)  # left out of a full draw; drawn on top of the background
         key = self._frame_key()
         background = self._backgrounds.pop(key, None)
         if background is None:
@@ -116,7 +139,7 @@ class Explorer(w.VBox):
         self._backgrounds[key] = background
         while len(self._backgrounds) > self.BACKGROUNDS:
             self._backgrounds.pop(next(iter(self._backgrounds)))
-        for artist in self._dynamic:
+        for artist in dynamic:
             self.fig.draw_artist(artist)
         buf = io.BytesIO()
         # zlib level 3 instead of 6: half the encoding time (10 ms at 880 x 312), 2% more bytes
@@ -132,7 +155,7 @@ class Explorer(w.VBox):
         if dpi != self.fig.dpi or not isinstance(self.fig.canvas, FigureCanvasAgg):
             self.last_draw = "full"
             return fig_to_png(self.fig, self._dpi)
-        if self._dynamic:
+        if self.dynamic():
             return self._blit()
         self.last_draw = "full"
         buf = io.BytesIO()
@@ -210,7 +233,9 @@ def monte_carlo_explorer(a: float = -1.0, b: float = 1.0, n: int = 1_000, seed: 
         return (f"N = {size:,}: sample variance {measured:.4f}, theory {theory:.4f}, "
                 f"error {abs(measured / theory - 1):.1%}")
 
-    return Explorer(controls, fig, render)
+    ax = art["ax"]  # a and b move both axes' limits: the axes are drawn with the data
+    dynamic = [ax.xaxis, ax.yaxis, art["stairs"], art["pdf"], art["note"], ax.title]
+    return Explorer(controls, fig, render, dynamic=dynamic, freeze=True)
 
 
 # --- 02 sums of products: pre-activation explorer -----------------------------------------
@@ -255,7 +280,9 @@ def preactivation_explorer(n: int = 10_000, weight_std: float = 3 ** -0.5,
         return (f"n = {v['n']:,}, weight std {v['weight_std']:.3f}: std(a) = {a.std():.3g} "
                 f"(theory {sd:.3g}), {frac:.1%} of units saturated under {v['activation']}")
 
-    return Explorer(controls, fig, render)
+    ax = art["ax"]  # the axes move with n and the std; the legend follows the activation
+    return Explorer(controls, fig, render, freeze=True, frame=lambda v: v["activation"],
+                    dynamic=lambda: [ax.xaxis, ax.yaxis, *art["shaded"], art["stairs"], ax.title])
 
 
 # --- 04 signal propagation: the explorer --------------------------------------------------
@@ -272,15 +299,18 @@ PROPAGATION_PRESETS: dict[str, dict] = {
 
 _cached_propagate = functools.lru_cache(maxsize=128)(probe.propagate)
 
-DEEP_BATCH_FROM = 26
-"""From this depth on the explorer sends half the batch (at least 64 inputs) through the net:
-a redraw at depth 50 then costs what one at depth 25 does, and 64 x width values per layer
-still pin each std to about 1%."""
+EXPLORER_BATCH_STEPS = ((5, 1), (10, 2), (50, 4))
+"""(up to this depth, divide the batch by): the propagation explorer sends the whole batch
+through nets of depth 1-5, half of it through 6-10 layers and a quarter through deeper ones,
+never fewer than 64 inputs. A redraw's cost grows with batch x depth; 64 x width values per
+layer still pin each std to about 1% at width 500 (3% at width 10). Fewer inputs do make
+more units look dead (0 for every input of the batch): state["batch"] says which was used."""
 
 
 def explorer_batch(depth: int, batch: int) -> int:
-    """The batch the propagation explorer uses at this depth (DEEP_BATCH_FROM says why)."""
-    return batch if depth < DEEP_BATCH_FROM else max(min(batch, 64), batch // 2)
+    """The batch the propagation explorer uses at this depth (EXPLORER_BATCH_STEPS says why)."""
+    divisor = next((d for upto, d in EXPLORER_BATCH_STEPS if depth <= upto), EXPLORER_BATCH_STEPS[-1][1])
+    return max(min(batch, 64), batch // divisor)
 
 
 def _check_propagation_args(init, std, depth, activation, width, batch) -> None:
@@ -312,8 +342,8 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
 
     Controls: init scheme (the std slider, log scale 1e-3..10, is for "fixed"), depth 1..50,
     activation, width, BatchNorm after each Linear; preset buttons for the classic cases.
-    Per layer (helpers.probe.propagate, cached per setting; from depth DEEP_BATCH_FROM on with
-    half the batch, see explorer_batch; state["batch"] says which): the activation distribution as a
+    Per layer (helpers.probe.propagate, cached per setting; deeper nets get part of the batch,
+    see EXPLORER_BATCH_STEPS; state["batch"] says how much): the activation distribution as a
     heat map, forward and gradient std on a log axis, saturated % (tanh, sigmoid) or zero
     fraction and dead units % (ReLU), and a marked layer where the signal overflows or
     underflows. The readout is probe.diagnose's one line; state adds the probe's
@@ -347,8 +377,8 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
     dynamic = [art["axes"][1].yaxis] + [
         art[k] for k in ("image", "fwd", "grad", "zeros", "nans", "frac", "dead", "zero_legend",
                          "note", "event", "title")] + art["lines"]
-    explorer = Explorer(controls, fig, render, extras=list(buttons.values()), dynamic=dynamic)
-    fig.set_layout_engine("none")  # laid out once at the first draw; redraws keep it (faster)
+    explorer = Explorer(controls, fig, render, extras=list(buttons.values()), dynamic=dynamic,
+                        freeze=True)
     explorer.presets = buttons
 
     def apply(name: str) -> None:
@@ -410,9 +440,10 @@ def zigzag_explorer(lr: float = 0.2, centring: float = 0.0, momentum: float = 0.
                 f"same-sign gradients {r.same_sign:.0%}, {reached}, {r.flips} direction flips, "
                 f"condition number {inputs.condition_number:.1f}")
 
-    explorer = Explorer(controls, fig, render)
-    plots.freeze_layout(fig)  # after the first drawing: its layout is kept
-    return explorer
+    # the axes' limits stay: only the landscape (a new contour set per centring), the path, the
+    # loss curve and the titles move
+    return Explorer(controls, fig, render, freeze=True, dynamic=lambda: [
+        art["contours"], art["path"], art["loss"], art["ax"].title, art["ax_loss"].title])
 
 
 def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float = 0.0,
@@ -449,9 +480,11 @@ def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float 
         return (f"{name}, lr {v['lr']:.3f}: {r.flips} direction flips, final weight "
                 f"{r.weights[-1]:.4g}, final loss {r.final_loss:.4f}")
 
-    explorer = Explorer(controls, fig, render)
-    plots.freeze_layout(fig)  # after the first drawing: its layout is kept
-    return explorer
+    # the step axes stay; the weight and loss axes rescale with every run, so they and every
+    # line on them (the baseline too) are drawn with the data
+    dynamic = [art["ax"].yaxis, art["ax_loss"].yaxis, art["base_weight"], art["base_loss"],
+               art["weight"], art["loss"], art["ax"].title, art["ax_loss"].title]
+    return Explorer(controls, fig, render, dynamic=dynamic, freeze=True)
 
 
 # --- 09 init in training --------------------------------------------------------------------
@@ -506,9 +539,7 @@ def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 
                 f"after {d} layers signal std x{10 ** fwd[-1]:.3g}, input gradient x{10 ** bwd[-1]:.3g}")
 
     dynamic = [art[k] for k in ("fwd", "bwd", "fwd_theory", "bwd_theory", "title")]
-    explorer = Explorer(controls, fig, render, dynamic=dynamic)
-    plots.freeze_layout(fig)  # after the first drawing: its layout is kept
-    return explorer
+    return Explorer(controls, fig, render, dynamic=dynamic, freeze=True)
 
 
 # --- 10 attention and residual streams: the residual explorer -------------------------------
@@ -578,9 +609,7 @@ def residual_explorer(depth: int = 50, branch_init: str = "he", layernorm: bool 
 
     dynamic = [art[k] for k in ("fwd", "grad", "fwd_theory", "grad_theory", "event", "note",
                                 "title")] + art["lines"]
-    explorer = Explorer(controls, fig, render, dynamic=dynamic)
-    fig.set_layout_engine("none")  # laid out once at the first draw; redraws keep it
-    return explorer
+    return Explorer(controls, fig, render, dynamic=dynamic, freeze=True)
 
 
 # --- 11 width and depth at scale: the isometry explorer ----------------------------------------
@@ -673,6 +702,4 @@ def isometry_explorer(depth: int = 50, weights: str = "orthogonal", activation: 
                       "at_floor": sp.at_floor, "message": message}
 
     dynamic = [art[k] for k in ("kept", "lost", "floor", "note", "headline")]
-    explorer = Explorer(controls, fig, render, dynamic=dynamic)
-    fig.set_layout_engine("none")  # laid out once at the first draw; redraws keep it (faster)
-    return explorer
+    return Explorer(controls, fig, render, dynamic=dynamic, freeze=True)

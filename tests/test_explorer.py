@@ -223,14 +223,16 @@ def test_blitted_frames_equal_a_full_redraw():
         assert a.shape == b.shape and (a != b).sum() == 0, f"blit differs from a full draw at {setting}"
 
 
-def test_deep_settings_use_half_the_batch_and_say_so():
-    """The speed-up at depth >= 26 is a smaller batch, never fewer than 64 inputs."""
-    assert widgets.explorer_batch(25, 256) == 256 and widgets.explorer_batch(26, 256) == 128
-    assert widgets.explorer_batch(50, 100) == 64 and widgets.explorer_batch(50, 64) == 64
+def test_deeper_settings_use_part_of_the_batch_and_say_so():
+    """The speed-up with depth is a smaller batch (whole to 5 layers, half to 10, a quarter
+    beyond), never fewer than 64 inputs, and the figure is the probe at the batch it reports."""
+    assert [widgets.explorer_batch(d, 256) for d in (1, 5, 6, 10, 11, 50)] == [256, 256, 128, 128, 64, 64]
+    assert widgets.explorer_batch(50, 100) == 64 and widgets.explorer_batch(50, 40) == 40
+    assert widgets.explorer_batch(8, 1000) == 500 and widgets.explorer_batch(30, 1000) == 250
     e = widgets.propagation_explorer(width=100, batch=256)
     e.set(init="he", activation="relu", depth=40)
-    assert e.state["batch"] == 128
-    rec = probe.propagate(40, 100, "relu", "he", batch=128)
+    assert e.state["batch"] == 64
+    rec = probe.propagate(40, 100, "relu", "he", batch=64)
     assert probe.diagnose(rec) == e.state["readout"], "the figure is the probe at the batch it reports"
 
 
