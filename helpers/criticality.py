@@ -11,6 +11,7 @@ Here the theory, and a measurement on real random networks to hold it against.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -38,6 +39,16 @@ def _check(activation: str, sigma_w2: float) -> None:
         raise ValueError(f"sigma_w2 (= width * Var(W)) must be a finite number > 0, got {sigma_w2}")
 
 
+@functools.lru_cache(maxsize=1)
+def _gauss_hermite(points: int = 101) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes z and weights (summing to 1) for E[f(Z)], Z ~ N(0, 1): sum(weights * f(z)).
+    Cached: computing them (an eigenvalue problem) took a sixth of a criticality redraw."""
+    z, weights = np.polynomial.hermite_e.hermegauss(points)
+    weights = weights / weights.sum()
+    z.flags.writeable = weights.flags.writeable = False
+    return z, weights
+
+
 def critical_weight_var(activation: str) -> float:
     """sigma_w^2 = width * Var(W) on the critical line (zero bias): 2 for ReLU, 1 for tanh/linear.
 
@@ -63,8 +74,7 @@ def mean_field(activation: str, sigma_w2: float, q0: float = 1.0,
         return q0 * (sigma_w2 / 2) ** layers, sigma_w2 / 2
     if activation == "linear":
         return q0 * sigma_w2**layers, sigma_w2
-    z, weights = np.polynomial.hermite_e.hermegauss(101)
-    weights = weights / weights.sum()
+    z, weights = _gauss_hermite()
     q = q0
     for _ in range(layers):
         q = sigma_w2 * float(weights @ np.tanh(math.sqrt(q) * z) ** 2)
@@ -102,8 +112,7 @@ def mean_field_profile(activation: str, sigma_w2: float, depth: int,
     _check(activation, sigma_w2)
     if depth < 1 or not q0 > 0:
         raise ValueError(f"need depth >= 1 and q0 > 0, got depth={depth}, q0={q0}")
-    z, weights = np.polynomial.hermite_e.hermegauss(101)
-    weights = weights / weights.sum()
+    z, weights = _gauss_hermite()
     q, log_grad, fwd, bwd = sigma_w2 * q0, 0.0, [], []  # layer 1 sees the raw input x
     for _ in range(depth):
         if activation == "tanh":
