@@ -21,7 +21,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help venv lab test unit nbval lint notebooks test-robust bench mutate test-browser browser-deps screenshot book book-deps test-book clean
+.PHONY: help venv lab test unit nbval lint notebooks test-robust reading-time bench mutate test-browser browser-deps screenshot book book-deps test-book clean
 
 help:
 	@sed -n '1,7p' Makefile
@@ -66,6 +66,10 @@ notebooks: $(STAMP)
 # Every notebook under other kernels, 2 threads and SEED = 1, 2: all asserts must hold.
 test-robust: $(STAMP)
 	$(BIN)/python tests/tools/robust.py --jobs $(JOBS) $(or $(NB),$(NOTEBOOKS))
+
+# Minutes to read and run each notebook, core path and deep dives apart (docs/authoring.md).
+reading-time: $(STAMP)
+	$(BIN)/python tests/tools/reading_time.py $(or $(NB),$(NOTEBOOKS))
 
 bench: $(STAMP)
 	$(BIN)/python tests/tools/bench.py

@@ -19,6 +19,10 @@ Prints a table notebook x perturbation, then every failure with its notebook,
 perturbation, cell index and assert message, and a closing "N passed, N failed" line.
 
     python tests/tools/robust.py [--jobs 2] [--only SEED=1,threads=2] [NOTEBOOK ...]
+    python tests/tools/robust.py --seeds 0-19 notebooks/07_sigmoid_zigzag.ipynb
+
+`--seeds A-B` (or a comma list) runs the reference under each of those SEED values instead:
+the sweep to run before calling an assert robust (`SEED=N` for any N also works in --only).
 """
 
 from __future__ import annotations
@@ -83,9 +87,28 @@ def _message(exc: CellExecutionError) -> str:
     return text.splitlines()[0][:200] if text else "error"
 
 
+def _perturbation(name: str) -> tuple[dict[str, str], int | None]:
+    """The environment and seed of a named perturbation; `SEED=N` works for any whole N."""
+    if name in PERTURBATIONS:
+        return PERTURBATIONS[name]
+    m = re.fullmatch(r"SEED=(\d+)", name)
+    if not m:
+        raise ValueError(f"unknown perturbation {name!r}; choose from {list(PERTURBATIONS)} or SEED=N")
+    return reference_env(), int(m.group(1))
+
+
+def _seed_names(spec: str) -> list[str]:
+    """'0-19' or '3,5,7' -> ['SEED=0', ..., 'SEED=19']."""
+    seeds: list[int] = []
+    for part in spec.split(","):
+        lo, _, hi = part.strip().partition("-")
+        seeds += list(range(int(lo), int(hi or lo) + 1))
+    return [f"SEED={s}" for s in seeds]
+
+
 def run_one(path: str, perturbation: str, timeout: int = 600) -> Result:
     """Execute one notebook under one perturbation; record every cell that raised."""
-    env, seed = PERTURBATIONS[perturbation]
+    env, seed = _perturbation(perturbation)
     result = Result(Path(path).name, perturbation)
     nb = nbformat.read(path, as_version=4)
     if seed is not None:
@@ -131,12 +154,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", default="",
                         help="comma-separated perturbations (default: all but kernels=avx2)")
+    parser.add_argument("--seeds", default="",
+                        help="a SEED sweep under the reference, e.g. 0-19 (replaces the default set)")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(str(p) for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(DEFAULT)
-    unknown = sorted(set(names) - set(PERTURBATIONS))
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    names = names + (_seed_names(args.seeds) if args.seeds else []) or list(DEFAULT)
+    unknown = sorted(n for n in names if n not in PERTURBATIONS and not re.fullmatch(r"SEED=\d+", n))
     if unknown:
-        parser.error(f"unknown perturbation(s) {unknown}; choose from {list(PERTURBATIONS)}")
+        parser.error(f"unknown perturbation(s) {unknown}; choose from {list(PERTURBATIONS)} or SEED=N")
     start = time.perf_counter()
     # longest notebooks first, so the two workers finish together
     jobs = sorted(((p, n) for p in paths for n in names), key=lambda j: -Path(j[0]).stat().st_size)
