@@ -1,38 +1,51 @@
 # initlab: two commands do the set-up on a fresh machine.
 #   make lab    create .venv if needed, then open JupyterLab on notebooks/ (127.0.0.1, token on)
 #   make test   same set-up, then lint, unit tests and nbval over every notebook
-# Other targets: make notebooks (re-execute and store outputs), make test-robust (every assert
-# under other seeds, kernels and thread counts), make bench, make mutate (plant bugs in helpers/,
-# expect the unit tests to catch each), make test-browser, make screenshot (docs/explorer.png),
-# make book (the static HTML book in build/book/), make test-book.
+# Other targets: make test-slow (the slow unit tests `make test` skips), make notebooks (re-execute
+# and store outputs), make test-robust (every assert under other seeds, kernels and thread counts),
+# make reading-time, make bench, make mutate (plant bugs in helpers/, expect the unit tests to
+# catch each), make test-browser, make screenshot (docs/explorer.png), make book (the static HTML
+# book in build/book/), make test-book.
 
 SHELL := /bin/bash
+# Any Python from 3.11 on: `make test PYTHON=python3.13`. A second venv beside the first:
+# `make test PYTHON=python3.13 VENV=.venv-3.13`.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.initlab-installed
-# The CPU wheel. An unpinned torch pulls a multi-GB CUDA build.
-TORCH := torch==2.13.0
-# Optional: index for the CPU wheel where the default index would give a CUDA build.
-TORCH_INDEX ?=
+# The torch release make's own venv installs, the one the stored outputs were made with
+# (the package itself accepts a range: pyproject.toml, README "Versions").
+TORCH_VERSION := 2.13.0
+# On Linux the default index serves the CUDA build (about 4 GB more); PyTorch's CPU-only index
+# is asked first, with a fall-back to the default index when it cannot be reached
+# (tests/tools/install_torch.py). `make lab TORCH_INDEX=` uses the default index directly.
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),$(TORCH_CPU_INDEX))
+# uv, where the machine has it, makes the venv in seconds; pip is the fall-back. UV= turns it off.
+UV ?= $(shell command -v uv 2>/dev/null)
+PIP := $(if $(UV),$(UV) pip install --python $(BIN)/python,$(BIN)/python -m pip install --quiet)
 JOBS ?= 2
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # JupyterLab refuses to run as root (containers, CI) unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help venv lab test unit nbval lint notebooks test-robust reading-time bench mutate test-browser browser-deps screenshot book book-deps test-book clean
+.PHONY: help venv lab test unit test-slow nbval lint notebooks test-robust reading-time bench mutate test-browser browser-deps screenshot book book-deps test-book clean
 
 help:
-	@sed -n '1,7p' Makefile
+	@sed -n '1,8p' Makefile
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "initlab \
+	needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 | head -1). Name another: \
+	make $(or $(MAKECMDGOALS),venv) PYTHON=python3.12" >&2; exit 1; }
+	@test -x $(BIN)/python || $(if $(UV),$(UV) venv --quiet --seed --python $(PYTHON) $(VENV),$(PYTHON) -m venv $(VENV))
+	$(if $(UV),,$(BIN)/python -m pip install --quiet --upgrade pip)
+	$(BIN)/python tests/tools/install_torch.py --version $(TORCH_VERSION) --index "$(TORCH_INDEX)" $(if $(UV),--uv $(UV))
+	$(PIP) -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name initlab --display-name "Python (initlab)"
 	@touch $(STAMP)
 
@@ -49,8 +62,12 @@ test: $(STAMP) lint unit nbval
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests notebooks book
 
+# The default loop skips the `slow` tests; `make test-slow` runs them (.ci/run does).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser and not book" tests
+	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser and not book and not slow" tests
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(JOBS) -m "slow and not browser and not book" tests
 
 # Strict where the reference runs (any x86-64 with AVX2); elsewhere lax: every cell runs and every
 # assert holds, outputs are not compared (reference.py prints one line saying so).
@@ -87,7 +104,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 browser-deps: $(BROWSER_STAMP) $(CHROMIUM)
 
 $(BROWSER_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
+	$(PIP) -e '.[dev,browser]'
 	@touch $@
 
 $(CHROMIUM):
@@ -113,7 +130,7 @@ BOOK_STAMP := $(VENV)/.initlab-book
 book-deps: $(BOOK_STAMP)
 
 $(BOOK_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev,book]'
+	$(PIP) -e '.[dev,book]'
 	@touch $@
 
 # Open build/book/index.html in a browser afterwards (no server needed).

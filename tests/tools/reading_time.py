@@ -51,7 +51,8 @@ def is_deep_notebook(nb: dict) -> bool:
 
 
 def is_hidden_input(cell: dict) -> bool:
-    return "hide-input" in _tags(cell) or bool(cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"))
+    jupyter = cell.get("metadata", {}).get("jupyter", {})
+    return "hide-input" in _tags(cell) or bool(jupyter.get("source_hidden"))
 
 
 def prose(text: str) -> str:
