@@ -1,10 +1,12 @@
-"""The sigmoid "zig-zag": seed 002's one-weight experiment, what really causes its oscillation,
-and the genuine zig-zag of a neuron fed all-positive inputs (LeCun et al. 1998, CS231n).
+"""The sigmoid "zig-zag": the one-weight experiment of the source article on the sigmoid sawtooth
+(由sigmod权重曲线存在锯齿的探索, "exploring the sawtooth in a sigmoid weight curve"), what really
+causes its oscillation, and the genuine zig-zag of a neuron fed all-positive inputs (LeCun et al.
+1998, CS231n).
 
 Two demos, kept apart:
 
-- seed 002 (1-D): Linear(1, 1, bias=False) -> Sigmoid on four points, MSE, SGD. With one
-  weight nothing can zig-zag *between* weights; its late oscillation is the step size against
+- the source article's run (1-D): Linear(1, 1, bias=False) -> Sigmoid on four points, MSE, SGD.
+  With one weight nothing can zig-zag *between* weights; its late oscillation is the step size against
   the curvature, lr * L''(w) > 2 near the minimum.
 - the 2-D neuron: y = w . x trained example by example. If every input x_i > 0 (sigmoid
   outputs), the gradient 2 (w . x - y) x has components that all share the sign of the error,
@@ -63,19 +65,19 @@ __all__ = [
 
 ARTICLE002_X: tuple[float, ...] = (10.0, 2.0, 11.0, 21.0)
 ARTICLE002_Y: tuple[float, ...] = (0.9, 0.2, 0.92, 0.987)
-"""Seed 002's four training points (x, y), exactly as the article has them."""
+"""The source article's four training points (x, y), exactly as the article has them."""
 
 FIXES: tuple[str, ...] = ("batchnorm", "momentum", "tanh")
-"""The fixes seed 002 proposes: BatchNorm1d between the layers, SGD momentum, tanh for sigmoid."""
+"""The fixes the source article proposes: BatchNorm1d between the layers, SGD momentum, tanh for sigmoid."""
 
 MOMENTUM = 0.9
-"""The momentum seed 002 uses with its "momentum" fix."""
+"""The momentum the source article uses with its "momentum" fix."""
 
 FLIP_TOL = 1e-6
 """Moves shorter than this (float32 rounding once a run has converged) are not directions."""
 
 
-# --- seed 002: one weight -----------------------------------------------------------------
+# --- the source article's run: one weight ---------------------------------------------------
 
 
 def parse_fix(fix: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -111,7 +113,7 @@ def article002_initial_weight(seed: int = 0) -> float:
 
 
 def article002_model(fix: str | Sequence[str] | None = None, seed: int = 0) -> nn.Sequential:
-    """Seed 002's model: Linear(1, 1, bias=False) [-> BatchNorm1d(1)] -> Sigmoid (or Tanh).
+    """The source article's model: Linear(1, 1, bias=False) [-> BatchNorm1d(1)] -> Sigmoid (or Tanh).
 
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
@@ -141,7 +143,7 @@ def direction_flips(path: np.ndarray, tol: float = FLIP_TOL) -> int:
 
 @dataclass(frozen=True)
 class Article002Run:
-    """One training run of seed 002's model: the weight and loss after each step."""
+    """One training run of the source article's model: the weight and loss after each step."""
 
     weights: np.ndarray
     losses: np.ndarray
@@ -168,13 +170,13 @@ class Article002Run:
 
 def run_article002(fix: str | Sequence[str] | None = None, *, steps: int = 100, lr: float = 1.0,
                 seed: int = 0, momentum: float = MOMENTUM) -> Article002Run:
-    """Seed 002's experiment exactly: X = [10, 2, 11, 21], Y = [0.9, 0.2, 0.92, 0.987],
+    """The source article's experiment exactly: X = [10, 2, 11, 21], Y = [0.9, 0.2, 0.92, 0.987],
     MSE, torch.optim.SGD on the whole batch, float32.
 
     fix: None, "batchnorm", "momentum", "tanh" or a list of them; `momentum` is the SGD
-    momentum used when "momentum" is among them (seed 002: 0.9). The weight and loss are
+    momentum used when "momentum" is among them (the article: 0.9). The weight and loss are
     recorded after each step; flips counts direction changes of the recorded weights (the
-    curve seed 002 plots). Introduced in notebooks/07_sigmoid_zigzag.ipynb.
+    curve the article plots). Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
     fixes = parse_fix(fix)
     _check_run_args(steps, lr, momentum)
@@ -198,7 +200,7 @@ def run_article002(fix: str | Sequence[str] | None = None, *, steps: int = 100, 
 
 @dataclass(frozen=True)
 class Article002Runs:
-    """Seed 002's experiment from many starts at once: weights and losses are (steps, runs)."""
+    """The source article's experiment from many starts at once: weights and losses are (steps, runs)."""
 
     initial_weights: np.ndarray
     weights: np.ndarray
@@ -246,12 +248,12 @@ class Article002Runs:
 def run_article002_from(starts: Sequence[float], fix: str | Sequence[str] | None = None, *,
                      steps: int = 100, lr: float | Sequence[float] = 1.0,
                      momentum: float = MOMENTUM) -> Article002Runs:
-    """Seed 002's experiment from each weight in `starts`, as one batch of independent models.
+    """The source article's experiment from each weight in `starts`, as one batch of independent models.
 
     lr is one learning rate for all runs or one per start. The step is torch.optim.SGD's
     (v = beta v + g, w -= lr v, v = 0 before the first step); BatchNorm's statistics are taken
     over each model's own four points, as BatchNorm1d does in training. One batched float32
-    computation is ~50x faster than separate runs and agrees with run_seed002 up to float32
+    computation is ~50x faster than separate runs and agrees with run_article002 up to float32
     rounding. Where a run is chaotic (lr = 1 in the valley) those differences grow, so single
     late weights differ from run_article002's while the band they stay in does not.
     Introduced in notebooks/08_fixes.ipynb.
@@ -296,7 +298,7 @@ def run_article002_from(starts: Sequence[float], fix: str | Sequence[str] | None
 def run_article002_many(seeds: Sequence[int], fix: str | Sequence[str] | None = None, *,
                      steps: int = 100, lr: float | Sequence[float] = 1.0,
                      momentum: float = MOMENTUM) -> Article002Runs:
-    """run_seed002 for every seed in `seeds` at once: each start is the weight nn.Linear
+    """run_article002 for every seed in `seeds` at once: each start is the weight nn.Linear
     draws under torch.manual_seed(seed), a draw of U(-1, 1). See run_article002_from.
 
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
@@ -306,7 +308,7 @@ def run_article002_many(seeds: Sequence[int], fix: str | Sequence[str] | None = 
 
 
 def article002_loss(w: np.ndarray | float, activation: str = "sigmoid") -> np.ndarray:
-    """L(w) = mean_i (act(w x_i) - y_i)^2 of seed 002's data, for an array of weights (float64).
+    """L(w) = mean_i (act(w x_i) - y_i)^2 of the source article's data, for an array of weights (float64).
 
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
@@ -319,7 +321,7 @@ def article002_loss(w: np.ndarray | float, activation: str = "sigmoid") -> np.nd
 
 
 def curvature_closed_form(w: np.ndarray | float) -> np.ndarray:
-    """L''(w) of seed 002's sigmoid loss, by hand: with s_i = sigmoid(w x_i),
+    """L''(w) of the source article's sigmoid loss, by hand: with s_i = sigmoid(w x_i),
 
     L''(w) = mean_i 2 x_i^2 [ (s_i (1 - s_i))^2 + (s_i - y_i) s_i (1 - s_i)(1 - 2 s_i) ].
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
@@ -332,7 +334,7 @@ def curvature_closed_form(w: np.ndarray | float) -> np.ndarray:
 
 
 def curvature_autograd(w: float, activation: str = "sigmoid") -> float:
-    """L''(w) of seed 002's loss by differentiating twice with torch.autograd (float64).
+    """L''(w) of the source article's loss by differentiating twice with torch.autograd (float64).
 
     The check on curvature_closed_form; with activation="tanh", the curvature of the tanh
     variant (notebook 08). Introduced in notebooks/07_sigmoid_zigzag.ipynb.
@@ -349,7 +351,7 @@ def curvature_autograd(w: float, activation: str = "sigmoid") -> float:
 
 
 def article002_minimum(activation: str = "sigmoid") -> tuple[float, float, float]:
-    """(w*, L(w*), L''(w*)) of seed 002's loss: grid search, then Newton steps.
+    """(w*, L(w*), L''(w*)) of the source article's loss: grid search, then Newton steps.
 
     activation="tanh" gives the minimum of the tanh variant (notebook 08).
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
@@ -385,7 +387,7 @@ def critical_lr(curvature: float) -> float:
 
 
 def article002_loss_at(weight: float, fix: str | Sequence[str] | None = None) -> float:
-    """Seed 002's loss with the first layer's weight set to `weight`, everything else at init.
+    """The source article's loss with the first layer's weight set to `weight`, everything else at init.
 
     With "batchnorm" the layer's output is normalised over the batch, so any weight of the same
     sign gives (almost) the same loss: BatchNorm makes the loss blind to the weight's scale.
@@ -399,10 +401,10 @@ def article002_loss_at(weight: float, fix: str | Sequence[str] | None = None) ->
 
 
 def article002_best_affine_loss(steps: int = 200) -> tuple[float, float, float]:
-    """(a, b, loss): the best fit sigmoid(a x + b) of seed 002's data, by L-BFGS in float64.
+    """(a, b, loss): the best fit sigmoid(a x + b) of the source article's data, by L-BFGS in float64.
 
     BatchNorm followed by its learnable scale and shift turns w x into gamma (w x - mean) / std
-    + beta, an affine function of x: it adds the bias seed 002's layer lacks. This is the lowest
+    + beta, an affine function of x: it adds the bias the source article's layer lacks. This is the lowest
     loss that model can reach. Introduced in notebooks/08_fixes.ipynb.
     """
     params = torch.zeros(2, dtype=torch.float64, requires_grad=True)
@@ -580,10 +582,10 @@ def best_run(inputs: Inputs, lrs: Sequence[float], *, momentum: float = 0.0, ste
 def run_neuron(fix: str | Sequence[str] | None = None, *, lr: float = 0.2, steps: int = 400,
                seed: int = 0, momentum: float = MOMENTUM, centring: float = 0.0,
                spread: float = 1.0, threshold: float = 1e-3) -> Trajectory:
-    """The 2-D neuron fed sigmoid outputs, with seed 002's fixes applied to it.
+    """The 2-D neuron fed sigmoid outputs, with the source article's fixes applied to it.
 
     "tanh": the previous layer uses tanh; "batchnorm": BatchNorm1d on the neuron's inputs;
-    "momentum": SGD momentum `momentum`. The counterpart of run_seed002 for the real zig-zag.
+    "momentum": SGD momentum `momentum`. The counterpart of run_article002 for the real zig-zag.
     Introduced in notebooks/08_fixes.ipynb.
     """
     fixes = parse_fix(fix)
