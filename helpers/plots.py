@@ -577,7 +577,7 @@ ZIGZAG_LEVELS = np.geomspace(1e-3, 30, 12)
 
 def plot_weight_path(ax: Axes, paths: dict, *, colors: dict | None = None,
                      minimum: float | None = None) -> dict:
-    """The weight after each training step, one line per run (seed 002's figure).
+    """The weight after each training step, one line per run (the source article's figure).
 
     minimum draws the loss minimum w* as a dashed line. Returns the lines by label, so a
     widget can .set_data them. Introduced in notebooks/07_sigmoid_zigzag.ipynb.
@@ -756,7 +756,7 @@ def draw_zigzag(art: dict, weights, losses, title: str, loss_title: str, *, grid
 
 def fixes_panels(base_weights, base_losses, *, base: str = "no fix, lr 1",
                  figsize: tuple[float, float] = (9.0, 3.6)) -> tuple[Figure, dict]:
-    """Seed 002's weight per step (left) and loss per step (right): a fixed grey baseline and a
+    """The source article's weight per step (left) and loss per step (right): a fixed grey baseline and a
     "chosen" run that draw_fixes moves. Introduced in notebooks/08_fixes.ipynb.
     """
     fig, (ax, ax_loss) = new_figure(1, 2, figsize=figsize)
