@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-__all__ = ["Result", "Exercise", "ex", "register"]
+from helpers import stats
+
+__all__ = ["Result", "Exercise", "Diagnosis", "OpenExercise", "ex", "register"]
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ ex = SimpleNamespace()
 """Every exercise of the series, by name: ex.uniform_bound, ..."""
 
 
-def register(exercise: Exercise) -> Exercise:
+def register(exercise: Exercise | Diagnosis | OpenExercise) -> Exercise | Diagnosis | OpenExercise:
     """Add an exercise to `ex` under its name (names must be unique)."""
     if hasattr(ex, exercise.name):
         raise ValueError(f"an exercise named {exercise.name!r} is already registered")
@@ -500,5 +502,168 @@ register(
         solution_text="def mup_adam_lr_factor(layer, width, base_width):\n"
         "    return 1.0 if layer == 'input' else base_width / width",
         rel=1e-6,
+    )
+)
+
+
+# --- exercises answered by naming, and open ones with a worked solution ----------------------
+
+
+@dataclass
+class Diagnosis:
+    """An exercise answered by naming, not by a function: a dict mapping each question to one
+    of `choices`, e.g. {"lecun": "C", "saturates": "B", "vanishes": "A"}.
+
+    `why[question]` says how to tell the right choice when the learner's is wrong; `table(seed)`
+    (optional) returns the evidence to diagnose, as printed text. A starter whose values are
+    all `...` reports "not attempted".
+    """
+
+    name: str
+    want: dict[str, str]
+    choices: tuple[str, ...]
+    why: dict[str, str]
+    hint_text: str
+    solution_text: str
+    table: Callable[[int], str] | None = None
+
+    def result(self, answer: Any) -> Result:
+        """Check `answer` and return the Result (check() prints the same message)."""
+        keys = ", ".join(self.want)
+        if answer is None or answer is Ellipsis or (
+                isinstance(answer, dict) and all(v is None or v is Ellipsis for v in answer.values())):
+            return Result("not attempted", f"{self.name}: not attempted yet. Fill in {keys} with one "
+                          f"of {', '.join(self.choices)} each (ex.{self.name}.hint() for a hint).")
+        if not isinstance(answer, dict) or set(answer) != set(self.want):
+            return Result("incorrect", f"{self.name}: expected a dict with the keys {keys}, "
+                          f"got {answer!r}")
+        for key, want in self.want.items():
+            got = str(answer[key]).strip().upper() if isinstance(answer[key], str) else answer[key]
+            if got not in self.choices:
+                return Result("incorrect", f"{self.name}: {key} = {answer[key]!r} is not one of "
+                              f"{', '.join(self.choices)}")
+            if got != want:
+                return Result("incorrect", f"{self.name}: {key} is not {got}. {self.why[key]}")
+        return Result("correct", f"{self.name}: correct, all {len(self.want)} named right.")
+
+    def show(self, seed: int = 0) -> None:
+        """Print the evidence the learner diagnoses from."""
+        if self.table is None:
+            raise ValueError(f"{self.name} has no table to show")
+        print(self.table(seed))
+
+    check = Exercise.check
+    hint = Exercise.hint
+    solution = Exercise.solution
+
+
+@dataclass
+class OpenExercise:
+    """An open exercise (a measurement to make, a reason to give): no single value to check.
+
+    check(answer) says "not attempted" for an untouched starter (`...` or None) and otherwise
+    points to the worked solution; solution() prints it.
+    """
+
+    name: str
+    hint_text: str
+    solution_text: str
+
+    def result(self, answer: Any) -> Result:
+        if answer is None or answer is Ellipsis:
+            return Result("not attempted", f"{self.name}: not attempted yet. Write your answer in "
+                          f"place of the `...`, then compare it with ex.{self.name}.solution().")
+        return Result("answered", f"{self.name}: noted. An open exercise has no single checkable "
+                      f"value: compare your answer with ex.{self.name}.solution().")
+
+    def check(self, answer: Any) -> None:
+        """Print whether the exercise was attempted, and where the worked solution is."""
+        r = self.result(answer)
+        print(f"{'…' if r.status == 'not attempted' else '✎'} {r.message}")
+
+    hint = Exercise.hint
+    solution = Exercise.solution
+
+
+# --- 01 / 02: the open exercises and the diagnosis ----------------------------------------------
+
+register(
+    OpenExercise(
+        name="explorer_same_error",
+        hint_text="numpy draws U(a, b) as a + (b - a) u with u ~ U(0, 1). What does that do to the "
+        "sample variance, and to (b - a)^2 / 12?",
+        solution_text=(
+            "With a fixed seed the explorer draws the same u_1..u_N from U(0, 1) every time and\n"
+            "returns x_i = a + (b - a) u_i. A shift does not change a variance and a factor (b - a)\n"
+            "multiplies it by (b - a)^2, so the sample variance is (b - a)^2 s_u^2, where s_u^2 is\n"
+            "the sample variance of the u's. The theory (b - a)^2 / 12 scales the same way, so\n"
+            "their ratio s_u^2 / (1/12), and with it the relative error, does not depend on a and b.\n"
+            "Section 3 predicts a typical relative error of sqrt(2/(N-1) - 1.2/N) = 32% at N = 10.\n"
+            "A different sample needs a different seed: monte_carlo_explorer(seed=1), say."
+        ),
+    )
+)
+
+
+def _mystery_table(seed: int) -> str:
+    """std(a) of three layers whose weight std follows a hidden rule, at four widths (inputs from
+    U(-1, 1), 500 neurons per width)."""
+    ns = (10, 100, 1_000, 10_000)
+    lines = ["std(a) at n: " + "".join(f"{n:>9,}" for n in ns)]
+    for letter, rule in _MYSTERY_RULES.items():
+        stds = [stats.sample_weighted_sums(n, 500, "uniform", weight_std=rule(n), seed=seed + i).std()
+                for i, n in enumerate(ns)]
+        lines.append(f"     layer {letter}: " + "".join(f"{s:9.4f}" for s in stds))
+    return "\n".join(lines)
+
+
+_MYSTERY_RULES: dict[str, Callable[[int], float]] = {
+    "A": lambda n: 1 / n,
+    "B": lambda n: 0.05,
+    "C": lambda n: n**-0.5,
+}
+"""Notebook 02's mystery layers: std(w) = 1/n, a fixed 0.05, and LeCun's 1/sqrt(n)."""
+
+register(
+    Diagnosis(
+        name="name_the_rule",
+        want={"lecun": "C", "saturates": "B", "vanishes": "A"},
+        choices=("A", "B", "C"),
+        why={
+            "lecun": "LeCun's std(w) = 1/sqrt(n) keeps std(a) the same at every n: look for the "
+            "flat row.",
+            "saturates": "A weight std that does not shrink with n lets std(a) grow like sqrt(n): "
+            "about x3.2 per x10 inputs, so as n grows more and more of it lands where tanh is "
+            "flat (|a| > 2.65).",
+            "vanishes": "A weight std that shrinks faster than 1/sqrt(n) makes std(a) fall as n "
+            "grows: x0.32 per x10 inputs.",
+        },
+        hint_text="Read each row from left to right: per x10 inputs, does std(a) grow by about "
+        "3.2 (= sqrt(10)), stay put, or shrink by about 3.2? Do not compare the rows at one n.",
+        solution_text=(
+            "answer = {\"lecun\": \"C\", \"saturates\": \"B\", \"vanishes\": \"A\"}\n"
+            "C is flat (std(w) = 1/sqrt(n), so n Var(w) = 1). B grows by sqrt(10) per x10 inputs\n"
+            "(a fixed std(w) = 0.05). A shrinks by sqrt(10) per x10 inputs (std(w) = 1/n, so\n"
+            "n Var(w) = 1/n). At n = 10, B is below A: one column alone would mislead."
+        ),
+        table=_mystery_table,
+    )
+)
+
+register(
+    OpenExercise(
+        name="uncentred_inputs",
+        hint_text="Redo section 2's first line without assuming E[x] = 0: "
+        "Var(w x) = E[w^2 x^2] - E[w x]^2, with E[w] = 0.",
+        solution_text=(
+            "x = torch.empty(2_000, 10_000).uniform_(0, 1)    # inputs from U(0, 1): not centred\n"
+            "w = torch.empty(2_000, 10_000).uniform_(-1, 1)   # zero-mean weights\n"
+            "print((w * x).sum(dim=1).std())                  # about 33.3\n"
+            "With E[w] = 0, E[w x] = E[w] E[x] = 0, so Var(w x) = E[w^2] E[x^2] = Var(w) E[x^2]:\n"
+            "the sqrt(n) law holds, with the second moment E[x^2] = 1/3 in place of\n"
+            "Var(x) = 1/12. std(a) = sqrt(n Var(w) E[x^2]) = sqrt(10,000 / 9) = 33.3 here, twice\n"
+            "what Var(x) would predict (16.7). LeCun's rule assumes standardised inputs: centre\n"
+            "the data (or count E[x^2]) before choosing Var(w) = 1/n."
+        ),
     )
 )

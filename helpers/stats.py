@@ -128,33 +128,37 @@ def sample_weighted_sums(
     weight_std: float | None = None,
     seed: int = 0,
 ) -> np.ndarray:
-    """`trials` pre-activations a = sum_{i<n} w_i x_i with inputs x_i ~ U(-1, 1).
+    """`trials` pre-activations a = sum_{i<n} w_i x_i with inputs x_i ~ U(-1, 1), one per neuron.
 
     weight_dist is "uniform" (U(-1, 1) unless weight_std is given), "normal" or
-    "truncated_normal" (N(0, std^2) cut at +-2 std, not rescaled, as
-    torch.nn.init.trunc_normal_ does); weight_std defaults to that of U(-1, 1) for
-    "uniform" and 1 otherwise. Introduced in notebooks/02_sums_of_products.ipynb.
+    "truncated_normal" (N(0, std^2) with every draw beyond +-2 std redrawn, not rescaled, as
+    Keras' truncated normal does); weight_std defaults to that of U(-1, 1) for
+    "uniform" and 1 otherwise. Drawn in float32 with one torch.Generator, inputs first and
+    then weights, exactly as notebook 02's visible lines do for uniform weights, so the
+    notebook's few lines and this helper's sweeps give the same numbers.
+    Introduced in notebooks/02_sums_of_products.ipynb.
     """
     validate.one_of("weight_dist", weight_dist, _WEIGHT_DISTRIBUTIONS)
     if n < 1 or trials < 1:
         raise ValueError(f"n and trials must be >= 1, got n={n}, trials={trials}")
     if weight_std is not None and not (math.isfinite(weight_std) and weight_std > 0):
         raise ValueError(f"weight_std must be a finite number > 0, got {weight_std}")
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1.0, 1.0, size=(trials, n))
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.empty(trials, n).uniform_(-1, 1, generator=gen)
     if weight_dist == "uniform":
         bound = 1.0 if weight_std is None else uniform_bound(weight_std)
-        w = rng.uniform(-bound, bound, size=(trials, n))
+        w = torch.empty(trials, n).uniform_(-bound, bound, generator=gen)
     else:
         std = 1.0 if weight_std is None else weight_std
-        w = rng.standard_normal(size=(trials, n))
+        w = torch.empty(trials, n).normal_(0.0, 1.0, generator=gen)
         if weight_dist == "truncated_normal":
-            bad = np.abs(w) > 2
-            while bad.any():  # redraw until every value lies in [-2, 2]
-                w[bad] = rng.standard_normal(size=int(bad.sum()))
-                bad = np.abs(w) > 2
+            flat = w.view(-1)
+            redraw = (flat.abs() > 2).nonzero().squeeze(1)
+            while redraw.numel():  # redraw until every value lies in [-2, 2], as Keras does
+                flat[redraw] = torch.empty(redraw.numel()).normal_(0.0, 1.0, generator=gen)
+                redraw = redraw[flat[redraw].abs() > 2]
         w *= std
-    return np.einsum("ij,ij->i", w, x)
+    return (w * x).sum(dim=1).double().numpy()
 
 
 SATURATION = {"tanh": 0.99, "sigmoid": 0.01}

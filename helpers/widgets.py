@@ -257,7 +257,8 @@ def preactivation_explorer(n: int = 10_000, weight_std: float = 3 ** -0.5,
     a = sum w_i x_i (x_i ~ U(-1, 1), uniform weights) with the saturated regions of tanh or
     sigmoid shaded, and the saturated fraction in the readout.
 
-    The default weight std is that of U(-1, 1), seed 003's setup. Introduced in
+    The default weight std is that of U(-1, 1), the setup of the source article on Keras
+    initialisers. Introduced in
     notebooks/02_sums_of_products.ipynb.
     """
     validate.one_of("n", n, SUM_SIZES)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from helpers.exercises import Exercise, ex
@@ -151,3 +152,54 @@ def test_mup_messages_name_the_mistake():
     assert "fan_in = width" in ex.mup_adam_lr_factor.result(
         lambda layer, width, base: base / width if layer == "output" else 1.0).message
     ex.mup_adam_lr_factor.check(lambda *args: ...)  # an untouched starter must not raise
+
+
+# --- Diagnosis and OpenExercise (01, 02) ---------------------------------------------------------
+
+NAMED_RIGHT = {"lecun": "C", "saturates": "B", "vanishes": "A"}
+
+
+def test_diagnosis_right_answer_passes_in_any_case():
+    assert ex.name_the_rule.result(NAMED_RIGHT).status == "correct"
+    assert ex.name_the_rule.result({k: v.lower() for k, v in NAMED_RIGHT.items()}).passed
+
+
+@pytest.mark.parametrize("wrong, said", [
+    ({"lecun": "B", "saturates": "B", "vanishes": "A"}, "flat row"),      # took the growing row
+    ({"lecun": "C", "saturates": "A", "vanishes": "B"}, "grow like sqrt(n)"),  # read one column
+    ({"lecun": "C", "saturates": "B", "vanishes": "D"}, "not one of A, B, C"),
+    ({"lecun": "C", "saturates": "B"}, "keys lecun, saturates, vanishes"),
+    ("C", "expected a dict"),
+])
+def test_diagnosis_wrong_answer_is_explained(wrong, said):
+    r = ex.name_the_rule.result(wrong)
+    assert r.status == "incorrect" and said in r.message
+
+
+def test_diagnosis_starter_is_not_attempted(capsys):
+    ex.name_the_rule.check({"lecun": ..., "saturates": ..., "vanishes": ...})
+    ex.name_the_rule.check(...)
+    assert capsys.readouterr().out.count("not attempted") == 2
+
+
+def test_mystery_table_shows_what_the_answer_claims():
+    """Layer C's row is flat, B's grows ~sqrt(10) per decade, A's shrinks ~sqrt(10): the right
+    answer is readable from the printed table (and B < A at n = 10, so one column misleads)."""
+    rows = {line.split(":")[0][-1]: [float(v) for v in line.split(":")[1].split()]
+            for line in ex.name_the_rule.table(0).splitlines() if line.strip().startswith("layer")}
+    c, b, a = (np.array(rows[k]) for k in "CBA")
+    assert c.max() / c.min() < 1.2
+    np.testing.assert_allclose(b[1:] / b[:-1], math.sqrt(10), rtol=0.2)
+    np.testing.assert_allclose(a[:-1] / a[1:], math.sqrt(10), rtol=0.2)
+    assert b[0] < a[0]
+
+
+@pytest.mark.parametrize("name", ["explorer_same_error", "uncentred_inputs"])
+def test_open_exercise_has_a_worked_solution_and_a_quiet_starter(name, capsys):
+    e = getattr(ex, name)
+    assert e.result(...).status == "not attempted" and e.result(None).status == "not attempted"
+    assert e.result("my answer").status == "answered"
+    e.check(...)
+    e.solution()
+    out = capsys.readouterr().out
+    assert "not attempted" in out and f"Solution ({name})" in out and len(out.splitlines()) > 5

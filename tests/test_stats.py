@@ -1,6 +1,8 @@
 """helpers.stats: closed forms against calculus, Monte Carlo and torch's own samplers."""
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,3 +236,46 @@ def test_sample_same_std_is_seeded_and_rejects_bad_input():
     for std, n in ((0.0, 10), (-1.0, 10), (math.nan, 10), (1.0, 1)):
         with pytest.raises(ValueError, match="std > 0 and n >= 2"):
             stats.sample_same_std(std, n)
+
+
+# --- notebook 02's visible lines and the helper behind its sweeps --------------------------------
+
+NB02 = Path(__file__).resolve().parents[1] / "notebooks" / "02_sums_of_products.ipynb"
+MARK = "a = (w * x).sum(dim=1)"
+
+
+def _visible_lines_of_02() -> str:
+    """The lines of notebook 02's section 1 cell up to the sum, exactly as a learner reads them."""
+    cells = json.loads(NB02.read_text(encoding="utf-8"))["cells"]
+    sources = ("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    src = next(s for s in sources if MARK in s)
+    lines = src.splitlines()
+    return "\n".join(lines[: next(i for i, line in enumerate(lines) if MARK in line) + 1])
+
+
+@pytest.mark.parametrize("seed, n, trials", [(0, 10_000, 20), (3, 100, 50), (7, 1, 200)])
+def test_notebook_02_visible_lines_equal_sample_weighted_sums(seed, n, trials):
+    """02 shows the mechanism in four lines of torch and sweeps n with the helper: both must draw the
+    same neurons, so the table of section 3 is section 1's experiment at other widths."""
+    ns = {"torch": torch, "SEED": seed, "N": n, "TRIALS": trials}
+    exec(_visible_lines_of_02(), ns)  # noqa: S102 - the notebook's own cell
+    np.testing.assert_array_equal(ns["a"].double().numpy(),
+                                  stats.sample_weighted_sums(n, trials, "uniform", seed=seed))
+
+
+def test_truncated_weights_stay_within_two_std_and_normal_ones_do_not():
+    """n = 1: a = w x with |x| <= 1, so |a| <= 2 std exactly when every weight was redrawn into +-2 std."""
+    trunc = stats.sample_weighted_sums(1, 200_000, "truncated_normal", weight_std=0.5, seed=2)
+    normal = stats.sample_weighted_sums(1, 200_000, "normal", weight_std=0.5, seed=2)
+    assert np.abs(trunc).max() <= 1.0 and np.abs(normal).max() > 1.0
+
+
+def test_uncentred_inputs_solution_holds():
+    """02's open exercise: with zero-mean weights and x ~ U(0, 1), std(a) = sqrt(n Var(w) E[x^2]),
+    E[x^2] = 1/3, twice what Var(x) = 1/12 would give (the worked solution's numbers)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.empty(2_000, 1_000).uniform_(0, 1, generator=gen)
+    w = torch.empty(2_000, 1_000).uniform_(-1, 1, generator=gen)
+    a = (w * x).sum(dim=1).double().numpy()
+    assert a.std() == pytest.approx(math.sqrt(1_000 / 9), rel=0.05)
+    assert abs(a.std() / math.sqrt(1_000 / 36) - 2) < 0.1
