@@ -46,8 +46,11 @@ def stage(src: Path = SRC) -> Path:
     return src
 
 
-def build(out: Path = OUT, cdn: bool = False, fresh: bool = False) -> int:
-    """Run Sphinx's HTML builder; returns its exit status (0: built without a warning)."""
+def build(out: Path = OUT, cdn: bool = False, fresh: bool = False, src: Path | None = None) -> int:
+    """Run Sphinx's HTML builder; returns its exit status (0: built without a warning).
+
+    `src`: a source folder laid out as stage() makes it (tests/test_book.py builds a small book
+    of made-up notebooks so); by default the repository's files, staged afresh."""
     from sphinx.cmd.build import build_main
 
     if cdn:
@@ -57,7 +60,7 @@ def build(out: Path = OUT, cdn: bool = False, fresh: bool = False) -> int:
     doctrees = out.with_name(out.name + "-doctrees")  # Sphinx's cache, out of the served folder
     args = ["-b", "html", "-c", str(CONF_DIR), "-d", str(doctrees), "-W", "--keep-going", "-q"]
     args += ["-E"] if fresh else []
-    return build_main([*args, str(stage()), str(out)])
+    return build_main([*args, str(stage() if src is None else src), str(out)])
 
 
 def pages_of(out: Path = OUT) -> list[Path]:

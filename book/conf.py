@@ -53,3 +53,4 @@ html_theme_options = {
 }
 html_context = {"default_mode": "auto"}  # light or dark as the reader's system says
 html_copy_source = True
+html_static_path = ["_static"]  # initlab.css: the deep-dive fold (initlab_book)
