@@ -31,7 +31,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help venv lab test unit test-slow nbval lint notebooks test-robust reading-time bench mutate test-browser browser-deps screenshot book book-deps test-book clean
+.PHONY: help venv lab lab-classroom test unit test-slow nbval lint notebooks test-robust reading-time bench mutate test-browser browser-deps screenshot book book-deps test-book clean
 
 help:
 	@sed -n '1,8p' Makefile
@@ -56,6 +56,12 @@ REFERENCE := $(BIN)/python tests/tools/reference.py
 lab: $(STAMP)
 	@# Token auth stays on: Jupyter makes a random token (or takes $$JUPYTER_TOKEN) and prints the URL.
 	$(REFERENCE) exec $(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+
+# The same, with every figure drawn in the classroom style (larger text and lines) for a
+# projector; no notebook is edited (helpers.plots.use_style reads INITLAB_STYLE).
+lab-classroom: $(STAMP)
+	$(REFERENCE) exec env INITLAB_STYLE=classroom $(BIN)/jupyter lab --ip=127.0.0.1 \
+		--ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
 test: $(STAMP) lint unit nbval
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 
 import matplotlib as mpl
 import numpy as np
@@ -96,13 +97,23 @@ STYLES: dict[str, dict] = {
 
 
 
+STYLE_ENV = "INITLAB_STYLE"
+"""Environment variable that picks the variant when a notebook asks for the default one:
+`make lab-classroom` sets it to "classroom", so every figure suits a projector without a
+notebook being edited (the reference configuration of tests/tools/reference.py pins "default")."""
+
+
 def use_style(variant: str = "default") -> None:
     """Apply the series' figure style (and PNG inline output) to matplotlib.
 
-    Call once in each notebook's setup cell; "classroom" for a projector.
+    Call once in each notebook's setup cell; "classroom" for a projector, or leave the call
+    as it is and start JupyterLab with INITLAB_STYLE=classroom (`make lab-classroom`).
     Introduced in notebooks/00_start_here.ipynb.
     """
     validate.one_of("variant", variant, STYLES)
+    if variant == "default":
+        variant = os.environ.get(STYLE_ENV, "") or "default"
+        validate.one_of(STYLE_ENV, variant, STYLES)
     mpl.rcParams.update(mpl.rcParamsDefault)
     mpl.rcParams.update(STYLES[variant])
     set_matplotlib_formats("png")  # inline figures as PNG (SVG would differ on every run)

@@ -72,3 +72,26 @@ def test_switching_back_restores_the_default_style():
 def test_unknown_variant_names_the_choices():
     with pytest.raises(ValueError, match="classroom"):
         plots.use_style("projector")
+
+
+def test_projector_mode_comes_from_the_environment(monkeypatch):
+    """`make lab-classroom`: INITLAB_STYLE=classroom restyles a notebook's plain use_style()."""
+    monkeypatch.setenv(plots.STYLE_ENV, "classroom")
+    plots.use_style()
+    assert mpl.rcParams["figure.dpi"] == plots.STYLES["classroom"]["figure.dpi"]
+    monkeypatch.setenv(plots.STYLE_ENV, "poster")
+    with pytest.raises(ValueError, match="classroom"):
+        plots.use_style()
+    monkeypatch.delenv(plots.STYLE_ENV)
+    plots.use_style()
+    assert mpl.rcParams["figure.dpi"] == plots.STYLES["default"]["figure.dpi"]
+
+
+def test_stored_outputs_are_made_in_the_default_style():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
+    from reference import reference_env
+
+    assert reference_env({plots.STYLE_ENV: "classroom"})[plots.STYLE_ENV] == "default"

@@ -37,6 +37,7 @@ REFERENCE_ENV: dict[str, str] = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "INITLAB_STYLE": "default",  # stored figures use the default style (make lab-classroom sets it)
 }
 
 
