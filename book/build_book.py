@@ -3,11 +3,11 @@
 The book's sources are the repository's own files, as committed: the README (the landing
 page), the notebooks with their stored outputs (never executed) and docs/teaching.md. Sphinx
 wants them under one source folder with the root page at its top, so build/book-src/ gets a
-fresh copy of them beside book/index.md (a copy, not symbolic links: Sphinx resolves links, and
-would then read a relative link from the original's folder). A relative link resolves in the
-book as it does on disk and on GitHub, and the pages land at build/book/index.html,
-build/book/notebooks/NN_name.html and build/book/docs/teaching.html. Sphinx names problems in
-build/book-src/<path>: fix them in <path>.
+copy of them beside book/index.md (a copy, not symbolic links: Sphinx resolves links, and
+would then read a relative link from the original's folder; stage() says when a file is copied
+again). A relative link resolves in the book as it does on disk and on GitHub, and the pages
+land at build/book/index.html, build/book/notebooks/NN_name.html and
+build/book/docs/teaching.html. Sphinx names problems in build/book-src/<path>: fix them in <path>.
 
 Sphinx runs with -W: a broken cross-reference or a missing page fails the build.
 `python book/build_book.py --cdn` builds build/book-cdn/, which loads MathJax from a CDN instead
@@ -17,7 +17,6 @@ of the bundled copy (for a web host; build/book/ stays the offline book that is 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -30,19 +29,40 @@ OUT_CDN = ROOT / "build" / "book-cdn"
 # build/book-src/<name> <- <repository path>; folders are copied whole (checkpoints left out)
 SOURCES = {"index.md": "book/index.md", "README.md": "README.md",
            "notebooks": "notebooks", "docs": "docs"}
-SKIP = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+SKIP_PARTS = {".ipynb_checkpoints", "__pycache__"}
+
+
+def _skipped(path: Path) -> bool:
+    return any(part in SKIP_PARTS for part in path.parts)
 
 
 def stage(src: Path = SRC) -> Path:
-    """(Re)make `src` with a copy of each entry of SOURCES (times kept, so Sphinx rebuilds
-    only the pages whose source changed)."""
-    shutil.rmtree(src, ignore_errors=True)
-    src.mkdir(parents=True)
+    """Bring `src` up to date with SOURCES: a file whose content changed is written afresh (a new
+    time, so Sphinx reads it again), an unchanged one is left alone (Sphinx rebuilds only the
+    pages whose source changed), and a file no longer in SOURCES goes.
+
+    By content, not by time: a notebook rewritten while a build reads it (others may be running
+    it) would otherwise keep its old page, its new time being older than that read."""
+    src.mkdir(parents=True, exist_ok=True)
+    wanted: set[Path] = set()
     for name, origin in SOURCES.items():
-        if (ROOT / origin).is_dir():
-            shutil.copytree(ROOT / origin, src / name, ignore=SKIP)
+        origin_path = ROOT / origin
+        if origin_path.is_dir():
+            pairs = [(f, src / name / f.relative_to(origin_path)) for f in sorted(origin_path.rglob("*"))
+                     if f.is_file() and not _skipped(f.relative_to(origin_path))]
         else:
-            shutil.copy2(ROOT / origin, src / name)
+            pairs = [(origin_path, src / name)]
+        for origin_file, staged in pairs:
+            wanted.add(staged)
+            data = origin_file.read_bytes()
+            if not staged.is_file() or staged.read_bytes() != data:
+                staged.parent.mkdir(parents=True, exist_ok=True)
+                staged.write_bytes(data)
+    for staged in sorted(src.rglob("*"), reverse=True):
+        if staged.is_file() and staged not in wanted:
+            staged.unlink()
+        elif staged.is_dir() and not any(staged.iterdir()):
+            staged.rmdir()
     return src
 
 
