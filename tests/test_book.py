@@ -26,9 +26,9 @@ The checks are plain functions of what the page reports (page_problems), so they
 on a page broken on purpose (test_checks_catch_a_broken_page). Marked `book`: left out of
 `make test`'s unit run. Without playwright, chromium or Sphinx the tests skip, unless
 INITLAB_BROWSER_REQUIRED=1 (set by `make test-book`). INITLAB_BOOK_SCREENSHOT=docs/book.png
-saves the README's picture of the book, and beside it <name>-deep-dive.png (the made-up book's
-folded deep-dive part), <name>-deep-dive-open.png (the same, opened) and, for each notebook page
-with a folded part, <name>-<notebook>.png (its first fold).
+saves the README's picture of the book, and test-artifacts/ gets pictures of the folds:
+book-fold-sample.png (the made-up book's folded deep-dive part), book-fold-sample-open.png (the
+same, opened) and, for each notebook page with a folded part, book-fold-<notebook>.png.
 """
 
 from __future__ import annotations
@@ -605,13 +605,14 @@ def test_page_reads_right_offline(expected, book, server, reader):
             page.wait_for_timeout(300)
             page.screenshot(path=ROOT / shot)
         if shot and report.get("folds"):
-            _shoot_fold(page, _beside(ROOT / shot, Path(expected["page"]).stem))
+            _shoot_fold(page, _fold_picture(Path(expected["page"]).stem))
     finally:
         page.close()
 
 
-def _beside(shot: Path, suffix: str) -> Path:
-    return shot.with_name(f"{shot.stem}-{suffix}{shot.suffix}")
+def _fold_picture(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / f"book-fold-{name}.png"
 
 
 def _shoot_fold(page, path: Path, index: int = 0) -> None:
@@ -771,7 +772,7 @@ def test_deep_dive_opens_on_click(sample_server, sample_reader):
                        "Deep dive: a nested part", NESTED):
             assert not _visible(page, hidden), f"{hidden!r} is in view before the toggle is clicked"
         if shot:
-            _shoot_fold(page, _beside(ROOT / shot, "deep-dive"))
+            _shoot_fold(page, _fold_picture("sample"))
         toggle.click()
         for shown in (FOLDED_PROSE, FOLDED_OUTPUT, "A subsection in the fold", CHECK_IN_FOLD):
             assert _visible(page, shown), f"{shown!r} still hidden after the toggle was clicked"
@@ -784,7 +785,7 @@ def test_deep_dive_opens_on_click(sample_server, sample_reader):
         assert image.is_visible() and image.evaluate("(i) => i.complete && i.naturalWidth > 0")
         assert not _visible(page, "assert x > 0"), "the folded check cell shows its code"
         if shot:
-            _shoot_fold(page, _beside(ROOT / shot, "deep-dive-open"))
+            _shoot_fold(page, _fold_picture("sample-open"))
         toggle.click()
         assert not _visible(page, FOLDED_PROSE), "the toggle does not fold the part again"
     finally:
