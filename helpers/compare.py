@@ -1,8 +1,8 @@
 """Comparing inits once the network trains: paired seeds, a depth x init sweep, update:data ratios.
 
-Notebook 09's experiments, built on the training loop in helpers.train: seed 004's
-Xavier-versus-uniform comparison with paired seeds, the sweep over depth and scheme, and
-Karpathy's update:data ratio.
+Notebook 09's experiments, built on the training loop in helpers.train: the Xavier-versus-
+uniform comparison of the source article on GlorotUniform, with paired seeds; the sweep over
+depth and scheme; and Karpathy's update:data ratio.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ __all__ = [
 
 
 ARTICLE004_INITS: tuple[str, ...] = ("xavier_uniform", "uniform_0.1")
-"""Seed 004's two weight inits: torch's xavier_uniform_ and uniform_(-0.1, 0.1)."""
+"""The two weight inits of the source article on GlorotUniform: xavier_uniform_ and uniform_(-0.1, 0.1)."""
 
 
 def article004_net(weight_init: str, seed: int = 0) -> nn.Sequential:
-    """Seed 004's 10-20-2 ReLU net: nn.Linear's own bias init, weights re-drawn by `weight_init`.
+    """The source article on GlorotUniform's 10-20-2 ReLU net: nn.Linear's biases, weights by `weight_init`.
 
     "xavier_uniform" is nn.init.xavier_uniform_ (bound sqrt(6 / (fan_in + fan_out)),
     0.45 and 0.52 here); "uniform_0.1" is nn.init.uniform_(w, -0.1, 0.1), as the article wrote.
@@ -84,7 +84,7 @@ def article004_curves(
     notebooks/09_init_in_training.ipynb.
     """
     if data.n_features != 10 or data.n_classes != 2:
-        raise ValueError(f"seed 004's net needs 10 features and 2 classes, got "
+        raise ValueError(f"the source article's net needs 10 features and 2 classes, got "
                          f"{data.n_features} and {data.n_classes}")
     seeds, checkpoints = list(seeds), tuple(checkpoints)
     models = [article004_net(name, s) for name in ARTICLE004_INITS for s in seeds]

@@ -7,10 +7,11 @@ LayerNorm in front of them). Three inits are studied, one per line of the widget
 - "he": each Linear gets torch's kaiming_normal_ (fan_in) with the gain of what it feeds:
   sqrt(2) before the ReLU, 1 at the branch's output. Then Var(f(x)) = Var(x): every block
   doubles the stream's variance (without LayerNorm).
-- "scaled": "he" with the branch's last Linear divided by sqrt(depth), GPT-2's residual
-  scaling (nanoGPT: std 0.02 / sqrt(2 n_layer) on every residual projection; a GPT-2 block
-  has two branches, attention and MLP, so 2 n_layer is its number of branches; here each
-  block has one, so the number of branches is depth).
+- "scaled": "he" with the branch's last Linear divided by sqrt(depth), so each branch adds
+  1/depth of the variance it receives. In this un-normalised stream that bounds the
+  expected growth by (1 + 1/depth)^depth < e. (GPT-2 divides its residual projections by
+  sqrt(2 n_layer) too, but in a pre-LayerNorm stream, where it does something else:
+  gpt2_stream_var measures it.)
 - "zero": "he" branches behind a trainable gate alpha = 0 (ReZero; SkipInit is the same
   idea): the net starts as the identity.
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from helpers import validate
@@ -36,6 +38,7 @@ __all__ = [
     "ResidualBlock",
     "branch_scale",
     "gpt2_residual_std",
+    "gpt2_stream_var",
     "residual_blocks",
     "residual_classifier",
     "predicted_stream_std",
@@ -47,7 +50,7 @@ __all__ = [
 ]
 
 BRANCH_INITS: tuple[str, ...] = ("he", "scaled", "zero")
-"""Branch inits: variance-preserving He branches, GPT-2-scaled branches, zero-gated (ReZero)."""
+"""Branch inits: variance-preserving He branches, 1/sqrt(depth)-scaled branches, zero-gated (ReZero)."""
 
 
 def _check(branch_init: str, depth: int, width: int) -> None:
@@ -79,6 +82,47 @@ def gpt2_residual_std(n_layer: int, base_std: float = 0.02) -> float:
         raise ValueError(f"need an integer n_layer >= 1 and base_std > 0, got {n_layer!r}, "
                          f"{base_std!r}")
     return base_std / math.sqrt(2 * n_layer)
+
+
+def _normal(shape: tuple[int, ...], std: float, gen: torch.Generator) -> torch.Tensor:
+    return torch.randn(*shape, generator=gen) * std
+
+
+def gpt2_stream_var(n_layer: int, width: int, *, scaled: bool = True, seq: int = 64, batch: int = 4,
+                    base_std: float = 0.02, seed: int = 0) -> np.ndarray:
+    """Var of a GPT-2 residual stream at init: after the embeddings, then after every branch.
+
+    GPT-2 as nanoGPT builds and initialises it: token plus position embeddings and every
+    Linear drawn from N(0, base_std^2), zero biases, LayerNorm in front of each of the two
+    branches of a block (causal attention with heads of 64, then a 4x GELU MLP). With
+    scaled=True the branches' last Linears (the residual projections) get
+    gpt2_residual_std(n_layer); with scaled=False base_std like the rest. Random embeddings
+    stand in for token ids. Returns 2 n_layer + 1 variances (float64). Introduced in
+    notebooks/10_attention_residual.ipynb.
+    """
+    validate.integer_in("n_layer", n_layer, 1)
+    validate.integer_in("width", width, 64)
+    validate.integer_in("seq", seq, 1)
+    validate.integer_in("batch", batch, 1)
+    if width % 64 or not base_std > 0:
+        raise ValueError(f"need width a multiple of 64 (heads of 64) and base_std > 0, got "
+                         f"width={width}, base_std={base_std}")
+    gen, heads = torch.Generator().manual_seed(seed), width // 64
+    proj_std = gpt2_residual_std(n_layer, base_std) if scaled else base_std
+    x = _normal((batch, seq, width), base_std, gen) + _normal((seq, width), base_std, gen)
+    out = [float(x.double().var())]
+    with single_thread():
+        for _ in range(n_layer):
+            qkv = F.layer_norm(x, (width,)) @ _normal((width, 3 * width), base_std, gen)
+            q, k, v = (t.reshape(batch, seq, heads, 64).transpose(1, 2) for t in qkv.split(width, -1))
+            att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + att.transpose(1, 2).reshape(batch, seq, width) @ _normal((width, width), proj_std, gen)
+            out.append(float(x.double().var()))
+            hidden = F.gelu(F.layer_norm(x, (width,)) @ _normal((width, 4 * width), base_std, gen),
+                            approximate="tanh")
+            x = x + hidden @ _normal((4 * width, width), proj_std, gen)
+            out.append(float(x.double().var()))
+    return np.array(out)
 
 
 class ResidualBlock(nn.Module):

@@ -36,7 +36,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train and test tensors of a classification task."""
+    """Train and test tensors of a classification task (make_blobs, make_clusters build them).
+
+    Introduced in notebooks/03_constant_and_random_init.ipynb.
+    """
 
     x_train: torch.Tensor
     y_train: torch.Tensor

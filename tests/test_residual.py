@@ -91,11 +91,30 @@ def test_compare_training_pairs_runs_and_records_blowups():
     assert all(math.isinf(x) for x in runs.tail_losses("he"))
 
 
+def test_gpt2_stream_starts_at_the_embeddings_variance():
+    v = residual.gpt2_stream_var(2, 128, seed=3)
+    assert v.shape == (5,), "embeddings, then after each of the 2 branches of 2 blocks"
+    assert v[0] == pytest.approx(2 * 0.02**2, rel=0.05), "token + position embeddings, std 0.02 each"
+    assert np.array_equal(v, residual.gpt2_stream_var(2, 128, seed=3)), "seeded"
+
+
+def test_gpt2_scaling_keeps_the_added_variance_independent_of_depth():
+    """Issue 22: in GPT-2's pre-LN stream the 1/sqrt(2 n_layer) makes the total the branches add
+    independent of the depth; unscaled, it grows with the depth (about 4x from 4 to 16 blocks)."""
+    added = {(n, sc): float(np.ptp(residual.gpt2_stream_var(n, 64, scaled=sc, seq=16, seed=1)[[0, -1]]))
+             for n in (4, 16) for sc in (True, False)}
+    assert 0.75 < added[16, True] / added[4, True] < 1.33
+    assert 3 < added[16, False] / added[4, False] < 6.5
+    assert added[4, False] / added[4, True] == pytest.approx(8, rel=0.3), "2 n_layer = 8 times less each"
+
+
 @pytest.mark.parametrize("call,match", [
     (lambda: residual.residual_blocks(3, 8, "fixup"), r"\('he', 'scaled', 'zero'\)"),
     (lambda: residual.stream_profile(0, "he"), "depth >= 1"),
     (lambda: residual.stream_profile(3, "he", batch=1), "batch"),
     (lambda: residual.gpt2_residual_std(0), "n_layer >= 1"),
+    (lambda: residual.gpt2_stream_var(2, 100), "multiple of 64"),
+    (lambda: residual.gpt2_stream_var(0, 64), "n_layer must be an integer >= 1"),
     (lambda: residual.compare_training(train.make_blobs(n_samples=40), [0], ("rezero",)),
      "must come from"),
     (lambda: widgets.residual_explorer(branch_init="fixup"), r"\('he', 'scaled', 'zero'\)"),
@@ -165,3 +184,16 @@ def test_stream_ratios_are_end_over_start():
     assert st.forward_ratio == pytest.approx(st.forward_std[-1] / st.forward_std[0])
     assert st.grad_ratio == pytest.approx(st.grad_std[0] / st.grad_std[-1])
     assert st.forward_ratio > 1, "a residual stream only adds: its std grows"
+
+
+def test_notebook_10s_visible_loop_is_stream_profile():
+    """10 shows the stream as a plain loop, x = x + fc2(relu(fc1(x))): what stream_profile measures."""
+    net = residual.residual_blocks(12, 32, "he", seed=3)
+    x = torch.randn(128, 32, generator=torch.Generator().manual_seed(3 + 7))
+    stds = [x.std().item()]
+    with torch.no_grad():
+        for block in net:
+            x = x + block.fc2(torch.relu(block.fc1(x)))
+            stds.append(x.std().item())
+    want = residual.stream_profile(12, "he", width=32, seed=3).forward_std
+    np.testing.assert_allclose(stds, want, rtol=1e-5)
