@@ -5,8 +5,10 @@ J dx, with J = D_L W_L ... D_1 W_1 and D_l = diag(phi'(W_l x_{l-1})). Critical i
 (notebook 09) keeps the *average* squared singular value of J at 1; dynamical isometry (Saxe et
 al. 2014; Pennington, Schoenholz & Ganguli 2017) asks that *all* of them stay near 1. Orthogonal
 weights with tanh near its linear regime achieve it; Gaussian weights of the same variance
-spread the singular values over decades, more with depth; ReLU loses the directions of its
-inactive units (D_l has zeros) whatever the weights.
+spread the singular values over decades, more with depth; ReLU with independently drawn weights
+loses the directions of its inactive units (D_l has zeros). A mirrored ("looks-linear") ReLU net,
+whose weights come in +Q / -Q pairs (Balduzzi et al. 2017; Burkholz & Dubatovka 2019), is an
+exact isometry at init: every unit has a twin that carries the other sign.
 
 All in float64, one input, the Jacobian composed layer by layer (helpers.isometry.network gives
 the same map as a function, for torch.autograd). Introduced in notebooks/11_width_and_isometry.ipynb.
@@ -35,6 +37,8 @@ __all__ = [
     "Spread",
     "spread",
     "spread_table",
+    "looks_linear_stack",
+    "looks_linear_jacobian",
 ]
 
 ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "linear")
@@ -114,10 +118,11 @@ def network(stack: torch.Tensor, activation: str, weight_scale: float = 1.0):
     return f
 
 
-def jacobian(stack: torch.Tensor, activation: str, x: torch.Tensor, weight_scale: float = 1.0,
-             depths: tuple[int, ...] | None = None) -> dict[int, torch.Tensor]:
+def jacobian(stack: torch.Tensor | list[torch.Tensor], activation: str, x: torch.Tensor,
+             weight_scale: float = 1.0, depths: tuple[int, ...] | None = None) -> dict[int, torch.Tensor]:
     """The input-output Jacobian J_d = D_d W_d ... D_1 W_1 at x after each depth d in `depths`
-    (default: the stack's full depth), composed layer by layer in one pass.
+    (default: the stack's full depth), composed layer by layer in one pass. `stack` may also be a
+    list of matrices of any chained shapes (looks_linear_stack's).
 
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
@@ -125,7 +130,7 @@ def jacobian(stack: torch.Tensor, activation: str, x: torch.Tensor, weight_scale
     depths = (len(stack),) if depths is None else tuple(depths)
     if not depths or min(depths) < 1 or max(depths) > len(stack):
         raise ValueError(f"depths must lie in 1..{len(stack)}, got {depths}")
-    phi, jac, out = _PHI[activation], torch.eye(len(x), dtype=stack.dtype), {}
+    phi, jac, out = _PHI[activation], torch.eye(len(x), dtype=stack[0].dtype), {}
     for layer in range(1, max(depths) + 1):
         w = weight_scale * stack[layer - 1]
         h = w @ x
@@ -209,3 +214,36 @@ def spread_table(depths: tuple[int, ...], *, width: int = 128, input_std: float 
                                  input_std=input_std, seed=seed)
             table[act, weights] = [spread(sv[d]) for d in depths]
     return table
+
+
+def looks_linear_stack(width: int, depth: int, seed: int = 0) -> list[torch.Tensor]:
+    """A mirrored ("looks-linear") ReLU net from R^width to R^width, as float64 matrices: `depth`
+    ReLU layers of 2 * width units, then a linear readout. With a fresh Haar orthogonal Q for each:
+    the first layer is [Q; -Q] (2n x n), every later ReLU layer [[Q, -Q], [-Q, Q]] (2n x 2n), the
+    readout [Q, -Q] (n x 2n, no ReLU after it; the list's last matrix).
+
+    Why it is an isometry: a layer's input is [relu(u); relu(-u)] and relu(u) - relu(-u) = u, so
+    each layer passes u -> Q u exactly and the whole net computes Q_R Q_L ... Q_1 x, an orthogonal
+    map, although half of the 2n units are 0 at every layer. The entries have Var = 1/n =
+    2 / fan_in of a hidden layer: He's variance, drawn in +-pairs instead of independently
+    (Balduzzi et al. 2017's looks-linear init; Burkholz & Dubatovka 2019's form).
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    _check(depth=depth, width=width)
+    q = weight_stack("orthogonal", width, depth + 1, seed)
+    stack = [torch.cat([q[0], -q[0]])]
+    stack += [torch.cat([torch.cat([w, -w], 1), torch.cat([-w, w], 1)]) for w in q[1:depth]]
+    return stack + [torch.cat([q[depth], -q[depth]], 1)]
+
+
+def looks_linear_jacobian(stack: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """The width x width Jacobian at x of looks_linear_stack's net: the readout (the last matrix,
+    linear) times the Jacobian of the ReLU layers before it (jacobian(..., "relu", ...)).
+
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    if len(stack) < 2 or stack[0].shape[1] != len(x):
+        raise ValueError(f"need looks_linear_stack's matrices (at least 2) and an input of their "
+                         f"width, got {len(stack)} matrices and an input of length {len(x)}")
+    hidden = stack[:-1]
+    return stack[-1] @ jacobian(hidden, "relu", x)[len(hidden)]

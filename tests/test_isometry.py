@@ -4,9 +4,11 @@ Protects: the composed Jacobian equals torch.autograd's, at every depth of one p
 weights are orthogonal and Gaussian ones have Var = 1/width; closed forms (a linear orthogonal net
 has every singular value sigma_w^L; a ReLU Jacobian's rank is at most its last layer's active
 units; critical Gaussian weights keep the mean squared singular value at 1 on average); the spread
-statistic on hand-made spectra; the orderings the notebook teaches; the explorer driven through its
-controls (readout = an independent computation, overflow = a message, not a crash, blitted frame =
-full redraw); bad input raises ValueError naming the choices.
+statistic on hand-made spectra; a mirrored (looks-linear) ReLU net is an exact isometry, computes
+the product of its Q's, and stops being one when a twin's sign is broken; the orderings the
+notebook teaches; the explorer driven through its controls (readout = an independent computation,
+overflow = a message, not a crash, blitted frame = full redraw); bad input raises ValueError
+naming the choices.
 """
 
 import io
@@ -96,6 +98,48 @@ def test_the_orderings_notebook_11_teaches():
     assert max(dec["tanh", "orthogonal"]) < 0.3
     assert dec["tanh", "gaussian"][0] < dec["tanh", "gaussian"][1] < 12.0 <= dec["tanh", "gaussian"][2] + 1e-9
     assert all(s.lost > 0.3 for w in isometry.WEIGHTS for s in table["relu", w])
+
+
+def test_looks_linear_net_is_an_exact_isometry_and_equals_autograd():
+    stack = isometry.looks_linear_stack(16, 12, seed=5)
+    assert [tuple(w.shape) for w in (stack[0], stack[1], stack[-1])] == [(32, 16), (32, 32), (16, 32)]
+    assert len(stack) == 13
+    x = isometry.input_vector(16, 1.0, seed=5)
+    jac = isometry.looks_linear_jacobian(stack, x)
+    ref = torch.autograd.functional.jacobian(lambda v: stack[-1] @ isometry.network(stack[:-1], "relu")(v), x)
+    assert torch.allclose(jac, ref, atol=1e-12)
+    assert np.allclose(torch.linalg.svdvals(jac).numpy(), 1.0, atol=1e-12)
+
+
+def test_looks_linear_net_computes_the_product_of_its_orthogonal_blocks():
+    """relu(u) - relu(-u) = u: the net is the linear map Q_R Q_L ... Q_1, independently rebuilt here."""
+    width, depth = 8, 5
+    q = isometry.weight_stack("orthogonal", width, depth + 1, seed=2)
+    product = torch.eye(width, dtype=torch.float64)
+    for w in q:
+        product = w @ product
+    stack = isometry.looks_linear_stack(width, depth, seed=2)
+    x = isometry.input_vector(width, 1.0, seed=2)
+    assert torch.allclose(stack[-1] @ isometry.network(stack[:-1], "relu")(x), product @ x, atol=1e-12)
+    assert torch.allclose(isometry.looks_linear_jacobian(stack, x), product, atol=1e-12)
+    assert float(stack[1].var()) * 2 * width == pytest.approx(2.0, rel=0.01), "He's Var = 2 / fan_in"
+
+
+def test_looks_linear_isometry_needs_the_mirror():
+    """Flip one hidden layer's lower-right block: the twins no longer cancel, the isometry is gone."""
+    stack = isometry.looks_linear_stack(16, 6, seed=1)
+    w = stack[3].clone()
+    w[16:, 16:] *= -1
+    broken = stack[:3] + [w] + stack[4:]
+    s = torch.linalg.svdvals(isometry.looks_linear_jacobian(broken, isometry.input_vector(16, 1.0, 1)))
+    assert float(s.max() / s.min()) > 1.5
+
+
+def test_looks_linear_bad_input():
+    with pytest.raises(ValueError, match="depth"):
+        isometry.looks_linear_stack(8, 0)
+    with pytest.raises(ValueError, match="width"):
+        isometry.looks_linear_jacobian(isometry.looks_linear_stack(8, 2), isometry.input_vector(6))
 
 
 @pytest.mark.parametrize("call,match", [
