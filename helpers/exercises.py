@@ -667,3 +667,67 @@ register(
         ),
     )
 )
+
+
+# --- 07 / 08: open exercises on the zig-zag and its fixes ----------------------------------------
+
+register(
+    OpenExercise(
+        name="zigzag_half_centred",
+        hint_text="Centring 0.5 subtracts half the inputs' mean. Look at the smallest input and at "
+        "the same-sign share in the explorer's readout, or build the inputs with "
+        "zigzag.make_inputs('sigmoid', centring=0.5, seed=SEED).",
+        solution_text=(
+            "inp = zigzag.make_inputs('sigmoid', centring=0.5, seed=SEED)\n"
+            "run = zigzag.train_neuron(inp, lr=0.2, steps=400, seed=SEED)\n"
+            "print(inp.x.min(), run.same_sign, run.steps_to_threshold, inp.condition_number)\n"
+            "With half the mean removed some inputs turn negative (the smallest is about -0.34 at\n"
+            "SEED = 0), so fewer steps are same-sign (about 74%, against 100% and 54%), and the\n"
+            "valley widens (condition number about 3.9, against 12.4 and 1.0). The steps to 1e-3\n"
+            "land in between: about 66, against 168 at centring 0 and 19 at centring 1. The\n"
+            "zig-zag fades as the mean goes: the inputs' mean sets both the signs and the shape."
+        ),
+    )
+)
+
+register(
+    OpenExercise(
+        name="zigzag_forget_start",
+        hint_text="Print abs(runs.weights[k, 0] - runs.weights[k, 1]) for k = 49, 99, 299 at each lr.",
+        solution_text=(
+            "for lr in (0.75, 1.0):\n"
+            "    runs = zigzag.run_article002_from([0.2, 0.2 + 1e-6], lr=lr, steps=300)\n"
+            "    gap = abs(runs.weights[:, 0] - runs.weights[:, 1])\n"
+            "    print(lr, gap[49], gap[99], gap[299])\n"
+            "At lr 0.75 the gap is 0 by step 50: both runs fall onto the same two-value bounce, so\n"
+            "the start no longer matters and the late weights are predictable. At lr 1 the gap grows\n"
+            "from 1e-6 to about 0.1 by step 50 and stays the size of the band the weight bounces in:\n"
+            "a change of one part in a million in the start decides the weight at step 100. The\n"
+            "band (0.11 to 0.31 for every start) can be predicted; a single late weight cannot."
+        ),
+    )
+)
+
+register(
+    OpenExercise(
+        name="fixes_batchnorm_tanh",
+        hint_text="Train zigzag.article002_model(['batchnorm', 'tanh'], seed=ARTICLE_SEED) with "
+        "torch.optim.SGD(model.parameters(), lr=1.0) for 100 steps and print model[0].weight, "
+        "model[1].weight (gamma) and model[1].bias (beta) after the first step and at the end.",
+        solution_text=(
+            "model = zigzag.article002_model(['batchnorm', 'tanh'], seed=ARTICLE_SEED)\n"
+            "x = torch.tensor(zigzag.ARTICLE002_X).unsqueeze(1)\n"
+            "y = torch.tensor(zigzag.ARTICLE002_Y).unsqueeze(1)\n"
+            "opt = torch.optim.SGD(model.parameters(), lr=1.0)\n"
+            "for step in range(100):\n"
+            "    opt.zero_grad(); (model(x) - y).pow(2).mean().backward(); opt.step()\n"
+            "print(model[0].weight.item(), model[1].weight.item(), model[1].bias.item())\n"
+            "BatchNorm's gamma and beta. BatchNorm divides the weight out, so only its sign counts:\n"
+            "the first step flips the pinned start (-0.0075) to about +0.157 (BatchNorm's gradient\n"
+            "on w grows like 1/|w| near 0), and after that the weight hardly moves (its gradient is\n"
+            "0 but for BatchNorm's small eps). beta goes from 0 to about 1.57 and gamma from 1 to\n"
+            "about 1.02: tanh of an affine function of x, with a loss near 5e-5, far below the best\n"
+            "single sigmoid weight (0.038)."
+        ),
+    )
+)

@@ -203,3 +203,13 @@ def test_open_exercise_has_a_worked_solution_and_a_quiet_starter(name, capsys):
     e.solution()
     out = capsys.readouterr().out
     assert "not attempted" in out and f"Solution ({name})" in out and len(out.splitlines()) > 5
+
+
+@pytest.mark.parametrize("name", ["zigzag_half_centred", "zigzag_forget_start", "fixes_batchnorm_tanh"])
+def test_07_08_open_exercises_have_worked_solutions(name, capsys):
+    """07 and 08's open exercises: a quiet starter, and a worked solution behind .solution() (the
+    claims in those solutions are measured in tests/test_zigzag.py)."""
+    e = getattr(ex, name)
+    assert e.result(...).status == "not attempted" and e.result("my answer").status == "answered"
+    e.solution()
+    assert len(capsys.readouterr().out.splitlines()) > 5

@@ -327,3 +327,44 @@ def test_batchnorm_makes_the_loss_blind_to_weight_scale_and_adds_a_bias():
     _, _, best_affine = zigzag.article002_best_affine_loss()
     assert best_affine < zigzag.article002_minimum()[1] / 100
     assert zigzag.run_article002("batchnorm").final_loss > best_affine  # cannot beat the affine fit
+
+
+# --- the worked solutions of 07/08's open exercises (helpers.exercises) ----------------------------
+
+
+def test_half_centred_inputs_lie_between_the_two_ends():
+    """07 exercise 2: centring 0.5 makes some inputs negative; share, shape and steps fall between."""
+    runs = {c: (zigzag.make_inputs("sigmoid", centring=c), zigzag.train_neuron(
+        zigzag.make_inputs("sigmoid", centring=c), lr=0.2, steps=400)) for c in (0.0, 0.5, 1.0)}
+    (_, r0), (half, r5), (_, r1) = runs[0.0], runs[0.5], runs[1.0]
+    assert half.x.min() < 0
+    assert r1.same_sign < r5.same_sign < r0.same_sign == 1.0
+    assert runs[1.0][0].condition_number < half.condition_number < runs[0.0][0].condition_number
+    assert r1.steps_to_threshold < r5.steps_to_threshold < r0.steps_to_threshold
+
+
+def test_two_starts_a_millionth_apart_meet_at_lr_075_and_part_at_lr_1():
+    """07 exercise 3: the two-value bounce attracts both runs; at lr 1 the gap grows to the band."""
+    gaps = {}
+    for lr in (0.75, 1.0):
+        runs = zigzag.run_article002_from([0.2, 0.2 + 1e-6], lr=lr, steps=300)
+        gaps[lr] = np.abs(runs.weights[:, 0] - runs.weights[:, 1])
+    assert gaps[0.75][49:].max() == 0.0
+    assert gaps[1.0][[49, 99, 299]].min() > 0.01
+
+
+def test_batchnorm_and_tanh_learn_through_gamma_and_beta():
+    """08 exercise 3: after the first step flips the weight's sign, gamma and beta do the learning."""
+    model = zigzag.article002_model(["batchnorm", "tanh"], seed=0)
+    x = torch.tensor(zigzag.ARTICLE002_X).unsqueeze(1)
+    y = torch.tensor(zigzag.ARTICLE002_Y).unsqueeze(1)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    weights = []
+    for _ in range(100):
+        opt.zero_grad()
+        (model(x) - y).pow(2).mean().backward()
+        opt.step()
+        weights.append(model[0].weight.item())
+    assert weights[0] > 0 > zigzag.article002_initial_weight(0)
+    assert np.ptp(weights) < 1e-3 and abs(model[1].bias.item()) > 1.0
+    assert float((model(x) - y).pow(2).mean().detach()) < zigzag.article002_minimum()[1] / 100
