@@ -449,7 +449,7 @@ def zigzag_explorer(lr: float = 0.2, centring: float = 0.0, momentum: float = 0.
 
 def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float = 0.0,
                    lr: float = 1.0, steps: int = 100, seed: int = 0) -> Explorer:
-    """Seed 002's experiment with its fixes switched on and off: BatchNorm, tanh, the SGD
+    """The source article's one-weight run with its fixes switched on and off: BatchNorm, tanh, the SGD
     momentum (0 = off) and the learning rate. Left: the weight after each step against the
     unfixed run; right: the loss. The readout gives flips, final weight and final loss.
 
