@@ -1,6 +1,6 @@
 """The series on one page: every init scheme's formulas, when to use it, and its names in
-PyTorch and Keras, each formula checked against the torch initialiser it names; the seeds'
-myths with links to where they were measured; and the two example models (a small CNN, a
+PyTorch and Keras, each formula checked against the torch initialiser it names; the source
+articles' myths with links to where they were measured; and the two example models (a small CNN, a
 small transformer classifier) that notebook 12 runs helpers.checkup on.
 
 Introduced in notebooks/12_cheat_sheet.ipynb.
@@ -21,10 +21,11 @@ from helpers import init, residual, stats
 
 __all__ = ["KERAS_TRUNCATION_FACTOR", "FIXED_STD", "GPT2_N_LAYER", "KerasDraw", "Row", "ROWS",
            "markdown_table", "replay_keras_draw", "orthogonal_relu_variance", "Check",
-           "check_against_torch", "RowSummary", "summarise_checks", "Myth", "MYTHS", "jupyter_anchor",
+           "check_against_torch", "RowSummary", "summarise_checks", "SOURCE_ARTICLES", "Myth", "MYTHS",
+           "jupyter_anchor",
            "section_link", "myths_markdown",
            "torch_default_init_", "example_cnn", "TokenClassifier", "example_transformer",
-           "checkup_highlights"]
+           "HIGHLIGHTS", "checkup_highlights"]
 
 Shape = tuple[int, ...]
 TorchInit = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -169,42 +170,48 @@ ROWS: tuple[Row, ...] = (
         "none (not uniform)",
         "deep linear / tanh nets and RNNs: every singular value is g, so with tanh and small "
         "pre-activations the input-output Jacobian stays near an isometry. Under ReLU use "
-        "$g=\\sqrt{2}$: at g = 1 each ReLU layer halves the signal's variance (section 2, 09); "
-        "no gain makes a ReLU net isometric",
+        "$g=\\sqrt{2}$: at g = 1 each ReLU layer halves the signal's variance (09); with "
+        "independently drawn weights no gain makes a deep ReLU net isometric, but the mirrored "
+        "(looks-linear) init $W = [[Q, -Q], [-Q, Q]]$, Q orthogonal, makes its input-output "
+        "Jacobian exactly orthogonal (Balduzzi et al. 2017; 11)",
         "`nn.init.orthogonal_(w, gain=g)`; ReLU: `gain=math.sqrt(2)` "
         "(= `nn.init.calculate_gain('relu')`)", "`Orthogonal(gain=g)`",
         "none (shape of the flattened matrix)",
         _orthogonal_std, None,
         lambda w, g: tinit.orthogonal_(w, generator=g), None,
         (KerasDraw("Orthogonal", truncated=False, corrected=False, qr=True),),
-        (("11_width_and_isometry.ipynb", "5. Depth: the singular values of the input-output Jacobian"),)),
+        (("11_width_and_isometry.ipynb", "5. Depth: the singular values of the input-output Jacobian"),
+         ("11_width_and_isometry.ipynb", "ReLU can be isometric: mirrored weights"))),
     Row("LSUV", "measured: each layer's output Var set to 1 on a batch", "none",
         "nets without BatchNorm when no gain formula fits the activation; needs no gain",
         "`helpers.lsuv.lsuv_(model, x)` (not in torch)", "none", "none (data-driven)",
         lambda s: math.nan, None, None, None, (),
-        (("09_init_in_training.ipynb", "2. Depth decides how much init matters"),)),
+        (("09_init_in_training.ipynb", "1. Depth decides how much init matters"),)),
     Row("Scaled dot-product attention",
         r"logits $q\cdot k/\sqrt{d_k}$: std 1 for unit-variance $q$, $k$ (unscaled: $\sqrt{d_k}$)",
         "n/a (scales the logits, not a weight)",
-        "every attention head: unscaled, the logits grow like $\\sqrt{d_k}$, the softmax turns "
-        "one-hot and its Jacobian, the gradient's only way to q and k, vanishes for the typical "
-        "query",
+        "every attention head under the standard parametrisation: unscaled, the logits grow like "
+        "$\\sqrt{d_k}$, the softmax turns one-hot and its Jacobian, the gradient's only way to q "
+        "and k, vanishes for the typical query. Under muP a transformer divides by $d_k$ instead "
+        "(see the muP row)",
         "built in: `F.scaled_dot_product_attention(q, k, v)` (`scale` defaults to "
         "$1/\\sqrt{d_k}$) and `nn.MultiheadAttention`; written out: "
         "`(q @ k.transpose(-2, -1) / math.sqrt(d_k)).softmax(-1) @ v`",
         "none (not an initialiser; `MultiHeadAttention` divides by $\\sqrt{\\text{key\\_dim}}$)",
         "d_k, the key size of one head (not the model width)",
         lambda s: math.nan, None, None, None, (),
-        (("10_attention_residual.ipynb", "2. Derive: a logit is a sum of $d_k$ products"),
-         ("10_attention_residual.ipynb", "3. Measure: $d_k$ from 8 to 1024"))),
+        (("10_attention_residual.ipynb", "1. Attention logits are sums of products"),)),
     Row("GPT-2 residual scaling",
         r"$0.02/\sqrt{2\,n_\text{layer}}$ on each residual projection, 0.02 on every other weight",
         "none (normal)",
-        "residual streams: there are $N = 2\\,n_\\text{layer}$ branches (attention and MLP of each "
-        "block); a last layer $1/\\sqrt{N}$ of its variance-keeping size makes each add $1/N$ of "
-        "the variance, so the stream's expected variance grows less than $e$-fold at any depth "
-        "(one net scatters a few per cent around it), where variance-keeping branches double it "
-        "per block",
+        "pre-LayerNorm transformers (GPT-2, nanoGPT): each of the $N = 2\\,n_\\text{layer}$ "
+        "branches (attention and MLP of each block) reads a normalised copy of the stream, so "
+        "it adds a variance set by its own weights, not by the stream's size; "
+        "$1/\\sqrt{N}$ on the residual projections makes the total the $N$ branches add "
+        "independent of depth. It does not hold the stream's variance fixed: from 0.02-std "
+        "embeddings the stream still grows many-fold, more at larger width (10). In an "
+        "un-normalised stream whose branches scale with it (10's toy), the same $1/\\sqrt{N}$ "
+        "keeps the growth $(1 + 1/N)^N$ below $e$",
         "no single call: `nn.init.normal_(proj.weight, std=0.02/math.sqrt(2*n_layer))` for "
         "each block's output projections (nanoGPT: every `c_proj.weight`), "
         "`nn.init.normal_(w, std=0.02)` elsewhere",
@@ -213,15 +220,15 @@ ROWS: tuple[Row, ...] = (
         lambda s: residual.gpt2_residual_std(GPT2_N_LAYER), None,
         lambda w, g: tinit.normal_(w, std=0.02 / math.sqrt(2 * GPT2_N_LAYER), generator=g), None,
         (KerasDraw("RandomNormal", truncated=False, corrected=False),),
-        (("10_attention_residual.ipynb", "5. Derive: variances add along the stream"),
-         ("10_attention_residual.ipynb", "7. Train a 50-block residual MLP without normalisation"))),
+        (("10_attention_residual.ipynb", "2. A residual stream of 50 blocks: variances add"),
+         ("10_attention_residual.ipynb",
+          "3. What GPT-2 does: pre-LN, and $1/\\sqrt{N}$ on the residual projections"))),
     Row("Zero-init residual branches",
         "$0$ where the branch ends: its gate α (ReZero, SkipInit), its last layer (Fixup), or "
         "the γ of its last norm",
         "$0$",
-        "deep residual nets: every block starts as the identity, $x_L = x_0$ exactly. In 10 the "
-        "zero-gated 50-block MLP also trained at a ten-fold learning rate where the GPT-2-scaled "
-        "one blew up, in all three seeds it ran. Fixup also rescales the branch's other layers",
+        "deep residual nets: every block starts as the identity, $x_L = x_0$ exactly (10 trains a "
+        "50-block MLP so, without normalisation). Fixup also rescales the branch's other layers",
         "no single call: ReZero `self.alpha = nn.Parameter(torch.zeros(()))` and "
         "`x + self.alpha * f(x)`; Fixup-style `nn.init.zeros_(block.fc2.weight)`; zero γ "
         "`nn.init.zeros_(block.norm.weight)`",
@@ -229,19 +236,22 @@ ROWS: tuple[Row, ...] = (
         "SkipInit: none (write the gate)",
         "none",
         lambda s: 0.0, lambda s: 0.0, None, None, (),
-        (("10_attention_residual.ipynb", "5. Derive: variances add along the stream"),
-         ("10_attention_residual.ipynb", "7. Train a 50-block residual MLP without normalisation"))),
+        (("10_attention_residual.ipynb", "2. A residual stream of 50 blocks: variances add"),
+         ("10_attention_residual.ipynb", "Deep dive: train a 50-block residual MLP without normalisation"))),
     Row("muP (width transfer)",
         r"hidden: Var $=1/\text{fan\_in}$ as in SP (×2 before a ReLU); readout: 0 (muP only bounds it, "
         r"$\lesssim 1/\text{fan\_in}^2$) behind a forward multiplier $1/m$, $m = n/n_0$",
         "none (the series draws normal)",
         "wide nets whose learning rate you tune on a narrow copy: under SP the best lr falls with "
-        "width, under muP it stays put; Tensor Programs V, Yang et al. 2022",
+        "width, under muP it stays put (Tensor Programs V, Yang et al. 2022). In a transformer "
+        "muP also divides the attention logits by $d_k$, not $\\sqrt{d_k}$, and starts the query "
+        "weights at 0 (the `mup` package's README)",
         "no single call: hidden `nn.init.normal_(w, std=1/math.sqrt(fan_in))` (ReLU: "
         "`math.sqrt(2/fan_in)`), "
         "`nn.init.zeros_(readout.weight)`, forward `readout(h) / m`; Adam parameter groups "
         "with `lr / m` for the hidden weights (input and readout at `lr`: with the 1/m "
-        "multiplier the readout moves lr/m). The `mup` package: `MuReadout`, `MuAdam`",
+        "multiplier the readout moves lr/m); attention `q @ k.transpose(-2, -1) / d_k`, "
+        "`nn.init.zeros_(query.weight)`. The `mup` package: `MuReadout`, `MuAdam`",
         "none", "fan_in; m = width / base width (64 in 11)",
         lambda s: math.nan, None, None, None, (),
         (("11_width_and_isometry.ipynb", "3. Measure: the coordinate check, SP against muP"),
@@ -414,16 +424,32 @@ def summarise_checks(checks: list[Check]) -> list[RowSummary]:
     return out
 
 
+SOURCE_ARTICLES: dict[str, str] = {
+    "init std by layer": "【TORCH】结合图形理解初始化标准差 (\"understanding init std with figures\"), "
+                         "blog post, 2024-07-06",
+    "touring parameter init": "A tour of parameter initialisation (固定值参数初始化, 随机初始化, "
+                              "Xavier, He), reposted blog post, undated",
+    "sigmoid sawtooth": "由sigmod权重曲线存在锯齿的探索 (\"exploring the sawtooth in a sigmoid weight "
+                        "curve\"), blog post, undated",
+    "Keras initialisers": "An untitled blog post on gradient explosion and Keras' uniform, normal and "
+                          "truncated normal initialisers, undated",
+    "GlorotUniform": "效果对比:使用GlorotUniform()与随机初始化方法初始化神经网络的权重 (\"GlorotUniform "
+                     "against random init, compared\"), 宙启技术站, 2024-01-02",
+}
+"""The five source articles, by the short name the series uses ("the source article on ..."),
+with their reference lines (docs/authoring.md)."""
+
+
 @dataclass(frozen=True)
 class Myth:
-    """A claim from a seed article, what the series measured instead, and where.
+    """A claim from a source article, what the series measured instead, and where.
 
-    claim is the article's claim in our words, as close to what it says as English allows;
-    section is a heading of the notebook that measured it, and `also` further headings of the
-    same notebook where the rest of the measurement is.
+    source is a key of SOURCE_ARTICLES; claim is the article's claim in our words, as close to
+    what it says as English allows; section is a heading of the notebook that measured it, and
+    `also` further headings of the same notebook where the rest of the measurement is.
     """
 
-    seed: str
+    source: str
     claim: str
     measurement: str
     notebook: str
@@ -432,68 +458,69 @@ class Myth:
 
 
 MYTHS: tuple[Myth, ...] = (
-    Myth("001", "zero or constant initialisation causes 'symmetry breaking', and random "
-         "initialisation is what avoids it",
+    Myth("touring parameter init", "zero or constant initialisation causes 'symmetry breaking', and "
+         "random initialisation is what avoids it",
          "the other way round: a constant start gives every hidden unit the same gradient, so "
          "the units stay clones through training (up to float rounding) and the layer works "
          "like one unit; random init breaks the symmetry",
+         "03_constant_and_random_init.ipynb", "1. Constant init never breaks the symmetry"),
+    Myth("touring parameter init", "nn.Linear's default Kaiming-uniform init keeps the input's "
+         "distribution stable from layer to layer",
+         "its bound √(1/fan_in) gives Var(w) = 1/(3 fan_in), a third of the 1/fan_in that would keep "
+         "the variance, so each default layer shrinks it about 3-fold before the activation acts",
          "03_constant_and_random_init.ipynb",
-         "1. Break it first: every weight starts at the same constant"),
-    Myth("002", "nn.Linear's default Kaiming-uniform init, bound √(1/fan_in), is chosen so that "
-         "Var(y) = fan_in · Var(w) · Var(x) keeps the input's variance",
-         "that bound gives Var(w) = 1/(3 fan_in), a third of the 1/fan_in that would keep the "
-         "variance, so each default layer shrinks it about 3-fold before the activation acts",
-         "03_constant_and_random_init.ipynb",
-         "5. PyTorch's default: `kaiming_uniform_(a=√5)`"),
-    Myth("003", "dividing the weights by √n keeps the weighted sum a within about ±1, and "
-         "|a| > 1 already sends sigmoid into its flat region",
+         "Deep dive: PyTorch's default, `kaiming_uniform_(a=√5)`"),
+    Myth("Keras initialisers", "dividing the weights by √n keeps the weighted sum a within about ±1, "
+         "and |a| > 1 already sends sigmoid into its flat region",
          "std(a) becomes std(x), so |a| is of order 1 and a fair share of neurons exceed 1; "
          "sigmoid keeps most of its slope at |a| = 1 and is flat only far beyond it",
-         "02_sums_of_products.ipynb", "5. The fix: std(w) = 1/√n, i.e. LeCun initialisation"),
-    Myth("003", "weights scaled by 1/√n suit sigmoid and ReLU alike and lower the risk of "
-         "vanishing and exploding gradients",
+         "02_sums_of_products.ipynb", "4. The fix: std(w) = 1/√n, i.e. LeCun initialisation",
+         ("How we know: the fix holds at every n, and sigmoid is steep at |a| = 1",)),
+    Myth("Keras initialisers", "weights scaled by 1/√n suit sigmoid and ReLU alike and lower the "
+         "risk of vanishing and exploding gradients",
          "under ReLU, Var(W) = 1/fan_in halves the signal's variance at every layer, so it fades "
-         "geometrically with depth (09 prints the compounded factors); ReLU needs He's 2/fan_in",
-         "09_init_in_training.ipynb", "2. Depth decides how much init matters"),
-    Myth("000", "a small weight std may make gradients vanish and a large one make them explode",
+         "geometrically with depth; ReLU needs He's 2/fan_in",
+         "09_init_in_training.ipynb", "1. Depth decides how much init matters"),
+    Myth("init std by layer", "a small weight std may make gradients vanish and a large one make "
+         "them explode",
          "its demo is one forward pass with no gradient, and 'small' or 'large' means nothing "
          "without the fan_in the std multiplies; a tanh net with a large std saturates and its "
          "gradients grow at the same time",
-         "04_signal_propagation.ipynb", "1. Seed 000's demo: three layers with std 0.1, 0.5 and 1.0",
-         ("4. The reference stack: five regimes",)),
-    Myth("004", "GlorotUniform adapts to the activation: bound √(6/(fan_in + fan_out)) for tanh "
-         "layers but √(6/fan_in) for ReLU layers",
+         "04_signal_propagation.ipynb", "Deep dive: the source article's three-layer demo",
+         ("Deep dive: the gradients of the five regimes",)),
+    Myth("GlorotUniform", "GlorotUniform adapts to the activation: bound √(6/(fan_in + fan_out)) "
+         "for tanh layers but √(6/fan_in) for ReLU layers",
          "GlorotUniform's bound is √(6/(fan_in + fan_out)) whatever the activation; "
-         "√(6/fan_in) is He uniform (this notebook's section 2 measures both)",
+         "√(6/fan_in) is He uniform",
          "05_xavier_glorot.ipynb", "5. Myth vs measurement: Glorot uniform and the activation"),
-    Myth("002", "of the many causes of the sawtooth in the weight curve (it names the learning "
-         "rate and the data's distribution), the article examines sigmoid's always-positive "
+    Myth("sigmoid sawtooth", "of the many causes of the sawtooth in the weight curve (it names the "
+         "learning rate and the data's distribution), the article examines sigmoid's always-positive "
          "outputs, which make the weight gradients share a sign, as the cause in its "
          "Linear(1, 1) + sigmoid demo",
          "with one weight there is nothing to zig-zag between; the late oscillation is the "
          "step size against the curvature (lr · L'' > 2), the learning rate the article named "
          "and set aside, and a smaller lr removes it",
-         "07_sigmoid_zigzag.ipynb", "2. One weight has nothing to zig-zag against"),
-    Myth("002", "momentum (SGD with momentum 0.9) and swapping sigmoid for tanh smooth out "
-         "the sawtooth",
+         "07_sigmoid_zigzag.ipynb", "3. The source article's sawtooth: one weight"),
+    Myth("sigmoid sawtooth", "momentum (SGD with momentum 0.9) and swapping sigmoid for tanh smooth "
+         "out the sawtooth",
          "in the article's own setup (lr = 1) neither helps: both end at a higher loss than "
          "plain SGD, momentum because it carries the weight far out onto the sigmoid's flat part",
-         "08_fixes.ipynb", "1. Each fix on both demos"),
-    Myth("002", "BatchNorm helps because it turns sigmoid's always-positive outputs into values "
-         "with negative entries",
+         "08_fixes.ipynb", "2. The fixes on the source article's run"),
+    Myth("sigmoid sawtooth", "BatchNorm helps because it turns sigmoid's always-positive outputs "
+         "into values with negative entries",
          "in the article BatchNorm sits before the sigmoid, so it normalises w·x, not the "
          "sigmoid's outputs; it helps by making the loss blind to the weight's scale and "
          "adding the bias the layer lacks",
-         "08_fixes.ipynb", "3. Why BatchNorm wins there"),
-    Myth("004", "on a 10-20-2 net GlorotUniform does slightly better on the test set than "
+         "08_fixes.ipynb", "How we know: what BatchNorm does to the article's model"),
+    Myth("GlorotUniform", "on a 10-20-2 net GlorotUniform does slightly better on the test set than "
          "U(−0.1, 0.1), because it adapts to the activation and the layer sizes",
-         "over 20 paired seeds Xavier is far ahead early and still slightly ahead after a "
-         "short budget; trained to the plateau the two end within a few tenths of a point. "
-         "The cause is the narrow init's slow start, not the activation, which GlorotUniform "
-         "never sees",
-         "09_init_in_training.ipynb", "1. Seed 004's comparison, done properly"),
+         "Xavier is far ahead early and still slightly ahead after a short budget; trained to the "
+         "plateau the two end close together. The cause is the narrow init's slow start, not the "
+         "activation, which GlorotUniform never sees",
+         "09_init_in_training.ipynb",
+         "Deep dive: a shallow net, the source article on GlorotUniform done properly"),
 )
-"""The seeds' claims the series measured, in reading order of the notebooks that did it."""
+"""The source articles' claims the series measured, in reading order of the notebooks that did it."""
 
 _UNLINKABLE = set("()[]`$")
 
@@ -517,7 +544,9 @@ def section_link(notebook: str, section: str, *, short: bool = False) -> str:
     anchor = jupyter_anchor(section)
     target = notebook + (f"#{anchor}" if anchor else "")
     if short:
-        return f"[{notebook[:2]} §{section.split('.')[0]}]({target})"
+        head = section.split(".")[0]
+        label = f"§{head}" if head.isdigit() else section.split(":")[0].lower()
+        return f"[{notebook[:2]} {label}]({target})"
     title = notebook.removesuffix(".ipynb").replace("_", " ")
     return f"[{title}]({target}), section “{section}”"
 
@@ -533,7 +562,7 @@ def myths_markdown(myths: tuple[Myth, ...] = MYTHS) -> str:
         where = section_link(m.notebook, m.section)
         for section in m.also:
             where += f", and {section_link(m.notebook, section, short=True)}, section “{section}”"
-        blocks.append(f"> **Myth (seed {m.seed}):** {m.claim}.  \n"
+        blocks.append(f"> **Myth** (the source article on {m.source}): {m.claim}.  \n"
                       f"> **Measured:** {m.measurement}. See {where}.")
     return "\n\n".join(blocks)
 
@@ -623,27 +652,17 @@ def example_transformer(seed: int = 0, n_classes: int = 10) -> TokenClassifier:
     return torch_default_init_(TokenClassifier(n_classes=n_classes), torch.Generator().manual_seed(seed))
 
 
-def checkup_highlights(report) -> dict[str, float | None]:
-    """The numbers a helpers.checkup.Checkup's findings rest on, one value each (None: n/a).
+HIGHLIGHTS: tuple[str, ...] = ("loss / ln C", "input rms", "signal: smallest", "signal: largest",
+                               "grad:data, first / last hidden", "dead units", "saturated")
+"""The checkup rules whose numbers checkup_highlights lines up (helpers.checkup.Finding.rule)."""
 
-    "loss / ln C"; "signal: smallest" / "largest" later weight layer's input rms over the first
-    weight layer's (the checkup flags beyond 1/10 or 10); "grad:data, first / last hidden"
-    (flagged beyond 1/100 or 100); the largest zero fraction, dead-unit share and saturated
-    share over the layers. The flags stay checkup's; this only lines the numbers up.
-    Introduced in notebooks/12_cheat_sheet.ipynb.
+
+def checkup_highlights(report) -> dict[str, float | None]:
+    """The number each of a helpers.checkup.Checkup's rules rests on (None: the rule did not
+    apply), keyed by HIGHLIGHTS: loss / ln C; the input's rms; the smallest and largest ratio of a
+    weight layer's input rms to its reference; grad:data of the first weight layer over the last
+    hidden one's; the largest dead-unit and saturated shares. Read from report.findings, so the
+    rules and their numbers stay the checkup's own. Introduced in notebooks/12_cheat_sheet.ipynb.
     """
-    weighted = [r for r in report.layers if r.input_rms is not None]
-    signal = [r.input_rms / weighted[0].input_rms for r in weighted[1:]] if weighted else []
-    grads = [r for r in weighted if r.grad_data]
-    most = {f: [getattr(r, f) for r in report.layers if getattr(r, f) is not None]
-            for f in ("zero_fraction", "dead_units", "saturated")}
-    return {
-        "loss / ln C": report.loss / report.expected_loss if report.expected_loss else None,
-        "signal: smallest": min(signal, default=None),
-        "signal: largest": max(signal, default=None),
-        "grad:data, first / last hidden": (grads[0].grad_data / grads[-2].grad_data
-                                           if len(grads) >= 3 else None),
-        "zero fraction": max(most["zero_fraction"], default=None),
-        "dead units": max(most["dead_units"], default=None),
-        "saturated": max(most["saturated"], default=None),
-    }
+    found = {f.rule: f.value for f in report.findings}
+    return {rule: found.get(rule) for rule in HIGHLIGHTS}

@@ -4,8 +4,16 @@ What notebooks 04-09 measure on the series' own MLPs, applied to a network the l
 wrote: hooks on every leaf module record, per call, the weight's std and the scheme it is
 closest to, the output's mean and std, the zero fraction and dead units of rectifiers, the
 saturated fraction of tanh/sigmoid, the back-propagated gradient and the grad:data ratio
-(in the manner of fast.ai's ActivationStats and Karpathy's makemore). A classifier's
-initial loss is compared with ln C. The findings are one-line sentences.
+(in the manner of fast.ai's ActivationStats and Karpathy's makemore). Recurrent layers
+(nn.RNN, nn.GRU, nn.LSTM) are replayed step by step in plain torch to read their gates. A
+classifier's initial loss is compared with ln C (ln 2 for a binary one), on the loss that
+fits the output: logits, probabilities or log-probabilities.
+
+The checkup reports only what it measured: each rule gives a Finding (name, severity, the
+number it rests on, the sentence), and whatever it could not inspect (parameters used
+outside a layer it hooks, activations called as functions, a recurrent layer it could not
+replay) is listed in Checkup.unchecked; then the diagnosis says "not checked: ..." instead
+of "no problem found".
 
 The model comes back as it went in: hooks removed (also on error), train/eval mode,
 buffers (BatchNorm's running statistics) and parameters' .grad restored, and the global
@@ -26,51 +34,86 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.modules.dropout import _DropoutNd
 from torch.nn.modules.instancenorm import _InstanceNorm
+from torch.overrides import TorchFunctionMode
 
 from helpers.init import fans, scheme_std
 from helpers.stats import SATURATION, saturated_fraction
 
 __all__ = [
     "SIGNAL_FACTOR",
+    "INPUT_FACTOR",
     "GRAD_DATA_FACTOR",
     "DEAD_UNITS",
     "SATURATED",
     "LOSS_TOLERANCE",
+    "CONFIDENT_FACTOR",
     "SCHEME_TOLERANCE",
     "CANDIDATES",
+    "SEVERITIES",
     "LayerReport",
+    "RecurrentReport",
+    "Finding",
+    "Unchecked",
     "Checkup",
     "hooked",
     "closest_scheme",
+    "replay_recurrent",
     "run",
 ]
 
 SIGNAL_FACTOR = 10.0
-"""A weight layer whose input rms is this many times below (above) the first weight layer's
-input rms is flagged "vanishing" ("exploding")."""
+"""A weight layer whose input rms is this many times below (above) its reference is flagged
+"vanishing" ("exploding"). The reference: the output of the last normalisation layer
+called before it (BatchNorm, LayerNorm, GroupNorm, InstanceNorm, RMSNorm), or, with none
+before it, the input of the first weight layer."""
+INPUT_FACTOR = 10.0
+"""A float input whose rms is this many times below (above) 1 is flagged "input scale"
+(standardise it): the init formulas assume inputs of order 1."""
 GRAD_DATA_FACTOR = 100.0
 """grad:data of the first weight layer this many times below (above) that of the last hidden
 one (the output layer left out): the gradient vanishes (explodes) on its way back."""
 DEAD_UNITS = 0.25
 """A rectifier with at least this share of dead units (0 for every input of the batch) is flagged."""
 SATURATED = 0.1
-"""A tanh/sigmoid with at least this share of saturated values is flagged (thresholds:
-helpers.stats.SATURATION, tanh |h| > 0.99, sigmoid h outside [0.01, 0.99])."""
+"""A tanh/sigmoid (or a recurrent layer's gates) with at least this share of saturated values
+is flagged (thresholds: helpers.stats.SATURATION, tanh |h| > 0.99, sigmoid h outside
+[0.01, 0.99])."""
 LOSS_TOLERANCE = 0.2
-"""A classifier's initial loss further than this fraction from ln C is flagged."""
+"""A classifier's initial loss within this fraction of ln C (or within 3 standard errors of
+the batch's mean, if wider) is "close to ln C"."""
+CONFIDENT_FACTOR = 2.0
+"""An initial loss at least this many times ln C is "confidently wrong" (a problem); between
+the tolerance and this factor the outputs start "somewhat confident" (a note, not a problem)."""
 SCHEME_TOLERANCE = 0.15
 """A weight's std within this fraction of a scheme's std is named after it (wider for small
 weights: 3 standard errors of a sample std, 3 / sqrt(2 n))."""
 CANDIDATES: tuple[str, ...] = ("he", "xavier", "lecun", "pytorch_default")
 """The schemes closest_scheme compares with (fan_in mode, ReLU gain for He, gain 1 for Xavier)."""
+SEVERITIES: tuple[str, ...] = ("problem", "note", "ok", "not checked")
+"""A Finding's severity: a problem to fix, a note (worth knowing, not a problem), a rule that
+passed, or what could not be inspected."""
 
 _RECTIFIERS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU)
 _SATURATING = {nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
+_NORMS = (_BatchNorm, _InstanceNorm, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)
 _CHANNEL_FIRST = (_ConvNd, _BatchNorm, _InstanceNorm, nn.GroupNorm)
-_FEATURE_LAST = (nn.Linear, nn.Bilinear, nn.LayerNorm, nn.RMSNorm, nn.MultiheadAttention, nn.Embedding)
+_FEATURE_LAST = (nn.Linear, nn.Bilinear, nn.LayerNorm, nn.RMSNorm, nn.MultiheadAttention, nn.Embedding,
+                 nn.RNNBase)
 _PASS_THROUGH = (nn.Identity, nn.Flatten, nn.Unflatten, _DropoutNd)
-_RANDOM_IN_TRAINING = (_DropoutNd, nn.RReLU, nn.MultiheadAttention)  # MHA: its attention dropout
-_CROSS_ENTROPY = (nn.CrossEntropyLoss, nn.NLLLoss, F.cross_entropy, F.nll_loss)
+# random in training: dropout, RReLU's slopes, MHA's attention dropout, dropout between RNN layers
+_RANDOM_IN_TRAINING = (_DropoutNd, nn.RReLU, nn.MultiheadAttention, nn.RNNBase)
+_FUNCTIONAL_ACTIVATIONS = frozenset({
+    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "rrelu", "rrelu_", "prelu", "elu", "elu_",
+    "selu", "selu_", "celu", "celu_", "gelu", "silu", "mish", "softplus", "hardtanh", "hardtanh_",
+    "hardswish", "hardsigmoid", "tanh", "tanh_", "sigmoid", "sigmoid_", "logsigmoid", "softsign",
+    "glu", "threshold", "threshold_"})
+_PROBABILITY_FUNCTIONS = {"softmax": "softmax", "sigmoid": "sigmoid", "sigmoid_": "sigmoid"}
+_LOSS_FAMILIES = {
+    "cross_entropy": (nn.CrossEntropyLoss, F.cross_entropy),
+    "nll": (nn.NLLLoss, F.nll_loss),
+    "bce_logits": (nn.BCEWithLogitsLoss, F.binary_cross_entropy_with_logits),
+    "bce": (nn.BCELoss, F.binary_cross_entropy),
+}
 
 
 @dataclass(frozen=True)
@@ -78,14 +121,16 @@ class LayerReport:
     """One call of one leaf module (a module called twice gets two rows, "name [2]").
 
     kind: the module's class name. fan_in, fan_out, weight_std, scheme: of its weight matrix
-    (in_proj_weight for nn.MultiheadAttention; None for 1-D weights such as a norm's gamma);
-    scheme is closest_scheme's answer. input_rms: rms of the first input of a weight layer
-    (None for others and for nn.Embedding, whose input is indices). mean, std: of the
-    output (NaN if, and only if, it holds inf/NaN). zero_fraction: share of output values exactly 0;
-    dead_units: share of units (features, or channels after a conv) that are 0 for every
-    input of the batch; both only for the ReLU family. saturated: tanh |h| > 0.99, sigmoid
-    outside [0.01, 0.99], only for those. grad_std: std of dLoss/d(output). grad_data:
-    std(dLoss/dW) / std(W) for the weight matrix. flags: the findings this row triggered.
+    (in_proj_weight for nn.MultiheadAttention, weight_ih_l0 for a recurrent layer; None for
+    1-D weights such as a norm's gamma); scheme is closest_scheme's answer. input_rms: rms
+    of the first input of a weight layer (None for others and for nn.Embedding, whose input
+    is indices). mean, std: of the output (NaN if, and only if, it holds inf/NaN).
+    zero_fraction: share of output values exactly 0; dead_units: share of units (features,
+    or channels after a conv) that are 0 for every input of the batch; both only for the
+    ReLU family (and a ReLU nn.RNN). saturated: tanh |h| > 0.99, sigmoid outside
+    [0.01, 0.99], only for those and for a recurrent layer's gates. grad_std: std of
+    dLoss/d(output). grad_data: std(dLoss/dW) / std(W) for the weight matrix. flags: the
+    findings this row triggered.
     """
 
     name: str
@@ -106,15 +151,67 @@ class LayerReport:
 
 
 @dataclass(frozen=True)
+class RecurrentReport:
+    """A recurrent layer's call, replayed: its weight matrices and its gates.
+
+    weights: (parameter name, shape, std, closest scheme, grad:data) for every weight_ih_*
+    and weight_hh_* (and weight_hr_* of an LSTM with proj_size). gates: (gate, nonlinearity,
+    saturated share) per gate over all layers, directions, time steps and the batch: LSTM
+    input/forget/output (sigmoid) and cell candidate (tanh), GRU reset/update (sigmoid) and
+    new (tanh), RNN hidden (tanh, or relu: then the share of values at 0).
+    """
+
+    name: str
+    kind: str
+    weights: tuple[tuple[str, tuple[int, ...], float, str, float | None], ...]
+    gates: tuple[tuple[str, str, float], ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's result. rule: which check ("loss / ln C", "input rms", "signal: smallest",
+    "signal: largest", "grad:data, first / last hidden", "dead units", "saturated",
+    "probabilities", "not checked"); name: the finding's name, the words a problem goes by
+    ("initial loss", "input scale", "vanishing", "exploding", "vanishing gradient",
+    "exploding gradient", "dead", "saturated", "probabilities as output", "not checked");
+    severity: one of SEVERITIES; value: the number the rule rests on (None where it has
+    none); words: the sentence, starting with the name.
+    """
+
+    rule: str
+    name: str
+    severity: str
+    value: float | None
+    words: str
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """What the checkup could not inspect: where (a module's name), what (a parameter or an
+    activation function), why."""
+
+    where: str
+    what: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.what} in {self.where} ({self.why})"
+
+
+@dataclass(frozen=True)
 class Checkup:
     """What run measured: one LayerReport per leaf call in forward order, the loss, the findings.
 
     loss_kind: "projection" (sum(output * P), P a seeded N(0, 1) tensor: dLoss/doutput = P),
-    "cross_entropy" (then n_classes and expected_loss = ln n_classes are set) or "custom".
-    diagnosis: one line per finding, using the words vanishing, exploding, dead, saturated,
-    initial loss where they apply; problems: the names of the findings that are problems
-    ("initial loss", "vanishing", "exploding", "vanishing gradient", "exploding gradient",
-    "dead", "saturated"), empty if none. Introduced in notebooks/12_cheat_sheet.ipynb.
+    "cross_entropy" (then n_classes and expected_loss = ln n_classes are set),
+    "binary_cross_entropy" (n_classes 2, expected_loss ln 2) or "custom". loss_se: the
+    standard error of the batch's mean loss, from the per-sample losses (None for
+    projection and custom losses). findings: one Finding per rule applied; diagnosis: their
+    sentences, one line per problem or note (the initial loss first), then "no problem
+    found: <what was measured>", or "not checked: ..." when anything could not be
+    inspected; problems: the names of the findings that are problems, empty if none.
+    unchecked: what could not be inspected; recurrent: the replayed recurrent layers.
+    Introduced in notebooks/12_cheat_sheet.ipynb.
     """
 
     layers: tuple[LayerReport, ...]
@@ -124,11 +221,19 @@ class Checkup:
     expected_loss: float | None
     diagnosis: list[str]
     problems: tuple[str, ...]
+    findings: tuple[Finding, ...] = ()
+    unchecked: tuple[Unchecked, ...] = ()
+    recurrent: tuple[RecurrentReport, ...] = ()
+    loss_se: float | None = None
 
     @property
     def flagged(self) -> list[int]:
         """Indices of the rows (into .layers) that triggered a finding."""
         return [i for i, r in enumerate(self.layers) if r.flags]
+
+    def finding(self, rule: str) -> Finding | None:
+        """The finding of one rule (see Finding.rule), or None if the rule did not apply."""
+        return next((f for f in self.findings if f.rule == rule), None)
 
     def table(self) -> str:
         """The report as text, one line per layer (makemore style), findings below."""
@@ -189,6 +294,112 @@ def _leaves(model: nn.Module) -> dict[nn.Module, str]:
             continue
         found[m] = name or type(m).__name__
     return found
+
+
+def _is_torch_activation(m: nn.Module) -> bool:
+    """nn.ReLU, nn.GELU, nn.Tanh, ...: torch's activation modules, whose own functional call
+    is that module's row."""
+    return type(m).__module__ == "torch.nn.modules.activation"
+
+
+class _FunctionWatch(TorchFunctionMode):
+    """Sees every torch function the forward pass calls (hooks see only modules): records the
+    outputs of softmax / sigmoid (to tell probabilities from logits at the end) and the
+    activations called as functions outside torch's activation modules (not measured)."""
+
+    def __init__(self, rec: _Recorder):
+        super().__init__()
+        self.rec = rec
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        name = getattr(func, "__name__", "")
+        if isinstance(out, torch.Tensor) and (name in _FUNCTIONAL_ACTIVATIONS
+                                              or name in _PROBABILITY_FUNCTIONS):
+            self.rec.functional(name, out, args, kwargs or {})
+        return out
+
+
+class _Recorder:
+    """The hooks' state: which leaf is running (for error messages), and per call its
+    statistics and its output (kept to differentiate the loss with respect to it); the
+    enclosing modules (to name where a function was called), the functional activations, the
+    recurrent calls to replay."""
+
+    def __init__(self, model: nn.Module):
+        self.names = _leaves(model)
+        self.all_names = {m: name or type(m).__name__ for name, m in model.named_modules()}
+        self.running: list[tuple[nn.Module, tuple | None]] = []  # (module, its input's shape)
+        self.scope: list[nn.Module] = []  # enclosing non-leaf modules
+        self.calls: list[dict] = []
+        self.outputs: list[torch.Tensor | None] = []
+        self.counts: dict[nn.Module, int] = {}
+        self.called: set[nn.Module] = set()
+        self.recurrent: list[tuple[nn.Module, str, tuple, dict, object]] = []
+        # (output, "softmax" / "sigmoid", (its input, dim) or None for an in-place call)
+        self.probabilities: list[tuple[torch.Tensor, str, tuple | None]] = []
+        self.activations: list[tuple[str, str, torch.Tensor]] = []  # (function, where, output)
+        self.axis = -1  # the unit axis: 1 after a conv or batch norm, -1 after a Linear
+
+    def containers(self) -> list[nn.Module]:
+        return [m for m in self.all_names if m not in self.names]
+
+    def enter(self, module, args, kwargs):
+        self.scope.append(module)
+
+    def leave(self, module, args, kwargs, output):
+        if self.scope and self.scope[-1] is module:
+            self.scope.pop()
+
+    def functional(self, name: str, out: torch.Tensor, args: tuple, kwargs: dict) -> None:
+        if name in _PROBABILITY_FUNCTIONS:
+            src = args[0] if args and isinstance(args[0], torch.Tensor) else kwargs.get("input")
+            dim = args[1] if len(args) > 1 else kwargs.get("dim")
+            source = (src, dim) if isinstance(src, torch.Tensor) and not name.endswith("_") else None
+            self.probabilities.append((out, _PROBABILITY_FUNCTIONS[name], source))
+        if name not in _FUNCTIONAL_ACTIVATIONS:
+            return
+        owner = self.running[-1][0] if self.running else None
+        if owner is not None and _is_torch_activation(owner):
+            return  # nn.ReLU calling F.relu: that module's row measures it
+        where = self.names[owner] if owner is not None else (
+            self.all_names[self.scope[-1]] if self.scope else "the model")
+        self.activations.append((name, where, out))
+
+    def pre(self, module, args, kwargs):
+        inp = _first_tensor(args, kwargs)
+        self.running.append((module, None if inp is None else tuple(inp.shape)))
+
+    def post(self, module, args, kwargs, output):
+        self.running.pop()
+        self.called.add(module)
+        inp = _first_tensor(args, kwargs)
+        if isinstance(module, _CHANNEL_FIRST):
+            self.axis = 1
+        elif isinstance(module, _FEATURE_LAST):
+            self.axis = -1
+        out = output[0] if isinstance(output, tuple | list) and output else output
+        if isinstance(module, _PASS_THROUGH) or not isinstance(out, torch.Tensor):
+            return None
+        self.counts[module] = self.counts.get(module, 0) + 1
+        name = self.names[module] + (f" [{self.counts[module]}]" if self.counts[module] > 1 else "")
+        weighted = _weight(module) is not None and not isinstance(module, nn.Embedding)
+        self.calls.append(dict(module=module, name=name, **_output_stats(module, inp, out, self.axis),
+                               input_rms=_rms(inp) if weighted and inp is not None
+                               and inp.is_floating_point() else None))
+        if isinstance(module, nn.RNNBase):
+            self.recurrent.append((module, name, args, kwargs, output))
+        if not (out.is_floating_point() and out.requires_grad):
+            self.outputs.append(None)
+            return None
+        self.outputs.append(out)
+        if out is output:  # later in-place ops (ReLU(inplace=True)) must not change `out`
+            clone = out.clone()
+            found = next(((k, src) for t, k, src in self.probabilities if t is out), None)
+            if found is not None:  # nn.Softmax / nn.Sigmoid: its output is still probabilities
+                self.probabilities.append((clone, *found))
+            return clone
+        return None
 
 
 # --- what a layer expects ------------------------------------------------------------------
@@ -259,11 +470,15 @@ def _check_inputs(model, x, y, loss_fn, seed) -> None:
                          f"got {x.dtype} of shape {tuple(x.shape)}")
 
 
+
+
 # --- per-call statistics -------------------------------------------------------------------
 
 
 def _weight(m: nn.Module) -> torch.Tensor | None:
-    """The layer's weight matrix (>= 2 dims), or None."""
+    """The layer's weight matrix (>= 2 dims), or None (a recurrent layer: weight_ih_l0)."""
+    if isinstance(m, nn.RNNBase):
+        return m.weight_ih_l0
     w = getattr(m, "in_proj_weight", None) if isinstance(m, nn.MultiheadAttention) else None
     if isinstance(m, nn.MultiheadAttention) and w is None:
         w = m.q_proj_weight
@@ -302,6 +517,10 @@ def _dead_units(out: torch.Tensor, axis: int) -> float:
     return float((~(units != 0).any(dim=1)).double().mean())
 
 
+def _rectifies(m: nn.Module) -> bool:
+    return isinstance(m, _RECTIFIERS) or (isinstance(m, nn.RNN) and m.nonlinearity == "relu")
+
+
 def _output_stats(m: nn.Module, inp: torch.Tensor | None, out: torch.Tensor, axis: int) -> dict:
     """mean, std, zero fraction, dead units, saturated fraction of one call's output."""
     o = out.detach()
@@ -310,7 +529,7 @@ def _output_stats(m: nn.Module, inp: torch.Tensor | None, out: torch.Tensor, axi
     stats = dict(mean=float(od.mean()) if finite else math.nan,
                  std=(float(od.std()) if o.numel() > 1 else 0.0) if finite else math.nan,
                  zero_fraction=None, dead_units=None, saturated=None)
-    if isinstance(m, _RECTIFIERS) and o.numel() > 0:
+    if _rectifies(m) and o.numel() > 0:
         stats["zero_fraction"] = float((o == 0).double().mean())
         stats["dead_units"] = _dead_units(o, axis if o.ndim > 1 else 0)
     kind = next((k for t, k in _SATURATING.items() if isinstance(m, t)), None)
@@ -327,45 +546,138 @@ def _rms(t: torch.Tensor) -> float:
     return float(t.detach().double().square().mean().sqrt())
 
 
-class _Recorder:
-    """The hooks' state: which leaf is running (for error messages), and per call its
-    statistics and its output (kept to differentiate the loss with respect to it)."""
+# --- recurrent layers: replayed step by step -------------------------------------------------
 
-    def __init__(self, names: dict[nn.Module, str]):
-        self.names = names
-        self.running: list[tuple[nn.Module, tuple | None]] = []  # (module, its input's shape)
-        self.calls: list[dict] = []
-        self.outputs: list[torch.Tensor | None] = []
-        self.counts: dict[nn.Module, int] = {}
-        self.axis = -1  # the unit axis: 1 after a conv or batch norm, -1 after a Linear
+_GATES = {
+    nn.LSTM: (("input", "sigmoid"), ("forget", "sigmoid"), ("cell", "tanh"), ("output", "sigmoid")),
+    nn.GRU: (("reset", "sigmoid"), ("update", "sigmoid"), ("new", "tanh")),
+}
 
-    def pre(self, module, args, kwargs):
-        inp = _first_tensor(args, kwargs)
-        self.running.append((module, None if inp is None else tuple(inp.shape)))
 
-    def post(self, module, args, kwargs, output):
-        self.running.pop()
-        inp = _first_tensor(args, kwargs)
-        if isinstance(module, _CHANNEL_FIRST):
-            self.axis = 1
-        elif isinstance(module, _FEATURE_LAST):
-            self.axis = -1
-        out = output[0] if isinstance(output, tuple | list) and output else output
-        if isinstance(module, _PASS_THROUGH) or not isinstance(out, torch.Tensor):
-            return None
-        self.counts[module] = self.counts.get(module, 0) + 1
-        name = self.names[module] + (f" [{self.counts[module]}]" if self.counts[module] > 1 else "")
-        weighted = _weight(module) is not None and not isinstance(module, nn.Embedding)
-        self.calls.append(dict(module=module, name=name, **_output_stats(module, inp, out, self.axis),
-                               input_rms=_rms(inp) if weighted and inp is not None
-                               and inp.is_floating_point() else None))
-        if not (out.is_floating_point() and out.requires_grad):
-            self.outputs.append(None)
-            return None
-        self.outputs.append(out)
-        if out is output:  # later in-place ops (ReLU(inplace=True)) must not change `out`
-            return out.clone()
+def _gates(m: nn.RNNBase) -> tuple[tuple[str, str], ...]:
+    """(gate, nonlinearity) of a recurrent layer, in the order of its weight rows."""
+    if isinstance(m, nn.RNN):
+        return (("hidden", m.nonlinearity),)
+    return next(g for t, g in _GATES.items() if isinstance(m, t))
+
+
+def _initial_state(m: nn.RNNBase, hx, n: int, batched: bool, like: torch.Tensor):
+    """(h0, c0) as (layers * directions, N, size) tensors; c0 None except for an LSTM."""
+    d = (2 if m.bidirectional else 1) * m.num_layers
+    h_size = getattr(m, "proj_size", 0) or m.hidden_size
+    lstm = isinstance(m, nn.LSTM)
+    if hx is None:
+        zeros = like.new_zeros
+        return zeros(d, n, h_size), (zeros(d, n, m.hidden_size) if lstm else None)
+    h0, c0 = hx if lstm else (hx, None)
+    if not batched:
+        h0, c0 = h0.unsqueeze(1), (None if c0 is None else c0.unsqueeze(1))
+    return h0, c0
+
+
+def _step(m: nn.RNNBase, xt: torch.Tensor, h, c, w_hh, b_hh, w_hr, pre: dict):
+    """One time step of one layer and direction; appends the gates' pre-activations to pre."""
+    gh = h @ w_hh.T + b_hh
+    if isinstance(m, nn.LSTM):
+        i, f, g, o = (xt + gh).chunk(4, -1)
+        for gate, v in zip(("input", "forget", "cell", "output"), (i, f, g, o), strict=True):
+            pre[gate].append(v)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return (h if w_hr is None else h @ w_hr.T), c
+    if isinstance(m, nn.GRU):
+        xr, xz, xn = xt.chunk(3, -1)
+        hr, hz, hn = gh.chunk(3, -1)
+        r_pre, z_pre = xr + hr, xz + hz
+        n_pre = xn + torch.sigmoid(r_pre) * hn
+        for gate, v in zip(("reset", "update", "new"), (r_pre, z_pre, n_pre), strict=True):
+            pre[gate].append(v)
+        z = torch.sigmoid(z_pre)
+        return (1 - z) * torch.tanh(n_pre) + z * h, None
+    a = xt + gh
+    pre["hidden"].append(a)
+    return (torch.tanh(a) if m.nonlinearity == "tanh" else torch.relu(a)), None
+
+
+def replay_recurrent(m: nn.RNNBase, x: torch.Tensor, hx=None) -> tuple[torch.Tensor, dict]:
+    """Run an nn.RNN / nn.GRU / nn.LSTM step by step in plain torch from its own weights.
+
+    Returns the output sequence, shaped as the module returns it, and per gate (names as in
+    RecurrentReport) its pre-activations over all layers, directions, steps and the batch.
+    Why: the module's fused kernel hides its gates, and whether they saturate decides whether
+    the layer learns. (Dropout between layers is not replayed: run the module in eval mode.)
+    ValueError for a PackedSequence or a module that is not one of the three.
+    Introduced in notebooks/12_cheat_sheet.ipynb.
+    """
+    if not isinstance(m, nn.RNN | nn.GRU | nn.LSTM):
+        raise ValueError(f"replay_recurrent takes nn.RNN, nn.GRU or nn.LSTM, got {type(m).__name__}")
+    if not isinstance(x, torch.Tensor) or x.ndim not in (2, 3):
+        raise ValueError("replay_recurrent needs a tensor input (seq, features) or a batch of them; "
+                         f"got {type(x).__name__} (a PackedSequence is not replayed)")
+    batched = x.ndim == 3
+    seq = x.unsqueeze(1) if not batched else (x.transpose(0, 1) if m.batch_first else x)
+    h0, c0 = _initial_state(m, hx, seq.shape[1], batched, seq)
+    dirs = 2 if m.bidirectional else 1
+    pre: dict[str, list] = {gate: [] for gate, _ in _gates(m)}
+    layer_in = seq
+    for layer in range(m.num_layers):
+        outs = []
+        for d in range(dirs):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            w_ih, w_hh = getattr(m, "weight_ih" + sfx), getattr(m, "weight_hh" + sfx)
+            b_ih, b_hh = ((getattr(m, "bias_ih" + sfx), getattr(m, "bias_hh" + sfx)) if m.bias
+                          else (0.0, 0.0))
+            w_hr = getattr(m, "weight_hr" + sfx, None)
+            xi = layer_in @ w_ih.T + b_ih
+            h, c = h0[layer * dirs + d], (None if c0 is None else c0[layer * dirs + d])
+            hs: list = [None] * seq.shape[0]
+            for t in range(seq.shape[0]) if d == 0 else reversed(range(seq.shape[0])):
+                h, c = _step(m, xi[t], h, c, w_hh, b_hh, w_hr, pre)
+                hs[t] = h
+            outs.append(torch.stack(hs))
+        layer_in = torch.cat(outs, -1)
+    out = layer_in.squeeze(1) if not batched else (layer_in.transpose(0, 1) if m.batch_first else layer_in)
+    return out, {gate: torch.stack(v) for gate, v in pre.items()}
+
+
+def _recurrent_report(m: nn.RNNBase, name: str, args: tuple, kwargs: dict, output,
+                      w_grads: dict) -> RecurrentReport | None:
+    """The replayed call's weights and gates; None where the replay is impossible (a
+    PackedSequence) or does not reproduce the module's own output."""
+    x = args[0] if args else kwargs.get("input")
+    hx = args[1] if len(args) > 1 else kwargs.get("hx")
+    try:
+        with torch.no_grad():
+            replayed, pre = replay_recurrent(m, x, hx)
+    except (ValueError, RuntimeError, AttributeError):
         return None
+    out = output[0] if isinstance(output, tuple | list) else output
+    if not isinstance(out, torch.Tensor) or replayed.shape != out.shape:
+        return None
+    # float32 rounding grows through saturated steps (up to ~1e-3 in a few entries); a wrong
+    # replay is off everywhere, so compare the whole sequence's relative error
+    scale = float(out.detach().double().norm()) or 1.0
+    if float((replayed.double() - out.detach().double()).norm()) > 1e-3 * scale:
+        return None
+    gates = []
+    for gate, nonlin in _gates(m):
+        v = pre[gate].detach().double().cpu().numpy()
+        share = float((v <= 0).mean()) if nonlin == "relu" else saturated_fraction(v, nonlin)
+        gates.append((gate, nonlin, share))
+    weights = []
+    for pname, p in m.named_parameters():
+        if pname.startswith("weight"):
+            g_std, w_std = _std(w_grads.get(id(p))), float(p.detach().double().std())
+            weights.append((pname, tuple(p.shape), w_std, closest_scheme(p),
+                            g_std / w_std if g_std is not None and w_std else None))
+    return RecurrentReport(name=name, kind=type(m).__name__, weights=tuple(weights), gates=tuple(gates))
+
+
+def _gate_saturation(report: RecurrentReport) -> float | None:
+    """Share of saturated gate values over the sigmoid and tanh gates (each gate weighted by
+    its number of values, which is the same for every gate of a layer)."""
+    shares = [s for _, nonlin, s in report.gates if nonlin != "relu"]
+    return sum(shares) / len(shares) if shares else None
 
 
 # --- forward, loss, backward -----------------------------------------------------------------
@@ -399,48 +711,173 @@ def _class_layout(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, tor
                      f"got {tuple(y.shape)}")
 
 
-def _cross_entropy(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """Mean cross-entropy for integer targets, and the number of classes C (>= 2)."""
-    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-        raise ValueError(f"without a loss_fn, y must hold integer class labels (got {y.dtype}); "
-                         "pass loss_fn for other targets, e.g. loss_fn=nn.MSELoss()")
+@dataclass
+class _Loss:
+    """The scalar to differentiate and what is known about it."""
+
+    value: torch.Tensor
+    kind: str
+    n_classes: int | None = None
+    per_sample: torch.Tensor | None = None
+    checkable: bool = True  # compare with ln C
+    probabilities: Finding | None = None
+
+
+def _family(loss_fn) -> str | None:
+    """Which classification loss loss_fn is ("cross_entropy", "nll", "bce_logits", "bce"), or None."""
+    for family, (cls, fn) in _LOSS_FAMILIES.items():
+        if isinstance(loss_fn, cls) or loss_fn is fn:
+            return family
+    return None
+
+
+def _is_integer(y: torch.Tensor) -> bool:
+    return not (y.is_floating_point() or y.is_complex() or y.dtype == torch.bool)
+
+
+def _binary_targets(out: torch.Tensor, y: torch.Tensor) -> bool:
+    """One output per target (one logit per sample, or per label), targets in [0, 1]."""
+    if y.numel() != out.numel() or y.numel() == 0:
+        return False
+    same = tuple(out.shape) == tuple(y.shape) or tuple(out.shape) == (*y.shape, 1)
+    lo, hi = float(y.min()), float(y.max())
+    return same and lo >= 0 and hi <= 1 and (not _is_integer(y) or out.ndim == 1 or out.shape[-1] == 1)
+
+
+def _rows_sum_to_one(p: torch.Tensor) -> bool:
+    """Every row of (M, C) is a probability vector (softmax output), C >= 2."""
+    p = p.detach()
+    return (p.shape[-1] >= 2 and bool(torch.isfinite(p).all()) and float(p.min()) >= -1e-6
+            and float(p.max()) <= 1 + 1e-6 and float((p.sum(-1) - 1).abs().max()) < 1e-3)
+
+
+def _probability_kind(out: torch.Tensor, rec: _Recorder) -> tuple[str | None, torch.Tensor | None]:
+    """("softmax" or "sigmoid", the same scores as log-probabilities or logits, computed stably
+    from the function's input where it has the output's shape) if the output is (a view of)
+    a softmax or sigmoid's result; (None, None) otherwise."""
+    base = out._base if out._base is not None else out
+    kind, source = next(((k, src) for t, k, src in rec.probabilities if t is out or t is base),
+                        (None, None))
+    if kind is None or source is None or tuple(source[0].shape) != tuple(out.shape):
+        return kind, None
+    x, dim = source
+    if kind == "sigmoid":
+        return kind, x
+    return kind, (F.log_softmax(x, dim) if dim is not None else None)
+
+
+def _probabilities_finding(kind: str, family: str | None, measured: str) -> Finding:
+    """The output is probabilities: a problem if the loss expects logits (or log-probs), else a note."""
+    fix = ("train on logits with nn.CrossEntropyLoss, which applies log-softmax itself" if kind == "softmax"
+           else "train on logits with nn.BCEWithLogitsLoss, which applies the sigmoid itself")
+    wrong = {"cross_entropy": "nn.CrossEntropyLoss applies a softmax to them again",
+             "nll": "nn.NLLLoss expects log-probabilities, and takes -p[y] of probabilities",
+             "bce_logits": "nn.BCEWithLogitsLoss applies a sigmoid to them again"}.get(family)
+    if wrong:
+        return Finding("probabilities", "probabilities as output", "problem", None,
+                       f"probabilities as output: the model ends in a {kind}, and {wrong}, so its "
+                       f"loss always looks unsure; the initial loss is measured as {measured}; {fix}")
+    return Finding("probabilities", "probabilities as output", "note", None,
+                   f"probabilities as output: the model ends in a {kind}; the initial loss is measured as "
+                   f"{measured}; {fix} (more stable than the log of a probability)")
+
+
+def _binary_loss(out: torch.Tensor, y: torch.Tensor, family: str | None, prob: str | None,
+                 scores: torch.Tensor | None) -> _Loss:
+    """Binary (or multi-label) cross-entropy per target, on logits or on probabilities (from
+    the sigmoid's input where known: the same loss, without the log of a rounded 0)."""
+    t = y.reshape(out.shape).to(out.dtype)
+    as_probabilities = family == "bce" or prob == "sigmoid"
+    finding = None
+    if as_probabilities:
+        p = out.detach()
+        if float(p.min()) < 0 or float(p.max()) > 1:
+            raise ValueError("nn.BCELoss needs probabilities in [0, 1]; the output has values outside: "
+                             "pass loss_fn=nn.BCEWithLogitsLoss() for logits")
+        per = (F.binary_cross_entropy(out, t, reduction="none") if scores is None
+               else F.binary_cross_entropy_with_logits(scores, t, reduction="none"))
+        if family != "bce":
+            finding = _probabilities_finding("sigmoid", family, "the binary cross-entropy of the "
+                                             "probabilities, -ln p of the right label")
+    else:
+        per = F.binary_cross_entropy_with_logits(out, t, reduction="none")
+    return _Loss(per.mean(), "binary_cross_entropy", 2, per.reshape(-1), True, finding)
+
+
+def _class_loss(out: torch.Tensor, y: torch.Tensor, family: str | None, prob: str | None,
+                scores: torch.Tensor | None) -> _Loss:
+    """Cross-entropy for integer labels, on logits, log-probabilities or probabilities (then
+    from the softmax's input where known: the same loss, without the log of a rounded 0)."""
     logits, targets, c = _class_layout(out, y)
     lo, hi = (int(targets.min()), int(targets.max())) if targets.numel() else (0, 0)
     if c < 2 or lo < 0 or hi >= c:
         raise ValueError(f"class labels must lie in [0, {c}) for an output with {c} classes "
                          f"(and C >= 2), got labels from {lo} to {hi}")
-    return F.cross_entropy(logits, targets), c
+    if prob == "softmax" or _rows_sum_to_one(logits):
+        log_p = (logits.clamp_min(torch.finfo(logits.dtype).tiny).log() if scores is None
+                 else _class_layout(scores, y)[0])
+        per = F.nll_loss(log_p, targets, reduction="none")
+        return _Loss(per.mean(), "cross_entropy", c, per, True,
+                     _probabilities_finding("softmax", family, "-ln p[y] of those probabilities"))
+    per = F.cross_entropy(logits, targets, reduction="none")  # log-probabilities: the same as NLL
+    if prob == "sigmoid":
+        return _Loss(per.mean(), "cross_entropy", c, per, False, Finding(
+            "probabilities", "probabilities as output", "problem", None,
+            "probabilities as output: the model ends in a sigmoid but y holds class labels; "
+            "cross-entropy needs logits (drop the sigmoid), so the initial loss is not checked"))
+    finding = None
+    if family == "nll" and float(logits.detach().max()) > 1e-6:
+        finding = Finding("probabilities", "probabilities as output", "problem", None,
+                          "probabilities as output: nn.NLLLoss expects log-probabilities, but the "
+                          "output has positive values (raw scores): end the model in log_softmax or "
+                          "use nn.CrossEntropyLoss; the initial loss is measured as the cross-entropy")
+    return _Loss(per.mean(), "cross_entropy", c, per, True, finding)
 
 
-def _loss(out, y, loss_fn, seed: int) -> tuple[torch.Tensor, str, int | None]:
-    """The scalar to differentiate, its kind, and the number of classes of a classifier."""
+def _loss(out, y, loss_fn, seed: int, rec: _Recorder) -> _Loss:
+    """The loss to differentiate: the projection, a classification loss run measures per sample
+    (for no loss_fn, or one of torch's four classification losses), or the user's own."""
     if not isinstance(out, torch.Tensor) or not out.is_floating_point():
         got = out.dtype if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(f"model(x) must return a float tensor, got {got}")
     if y is None and loss_fn is None:
         gen = torch.Generator().manual_seed(seed)
         p = torch.randn(tuple(out.shape), generator=gen, dtype=out.dtype).to(out.device)
-        return (out * p).sum(), "projection", None
-    if loss_fn is None:
-        loss, c = _cross_entropy(out, y)
-        return loss, "cross_entropy", c
+        return _Loss((out * p).sum(), "projection")
+    family = _family(loss_fn) if loss_fn is not None else None
+    prob, scores = _probability_kind(out, rec)
+    if y is not None and (family in ("bce", "bce_logits") or (loss_fn is None and _binary_targets(out, y))):
+        if y.numel() != out.numel():
+            raise ValueError(f"binary targets y need one value per output: output "
+                             f"{tuple(out.shape)}, got y of shape {tuple(y.shape)}")
+        return _binary_loss(out, y, family, prob, scores)
+    if y is not None and (loss_fn is None or (family in ("cross_entropy", "nll") and _is_integer(y))):
+        if not _is_integer(y):
+            raise ValueError(f"without a loss_fn, y must hold integer class labels or binary 0/1 "
+                             f"targets, one per output (got {y.dtype}, shape {tuple(y.shape)}); pass "
+                             "loss_fn for other targets, e.g. loss_fn=nn.MSELoss()")
+        return _class_loss(out, y, family, prob, scores)
     loss = loss_fn(out) if y is None else loss_fn(out, y)
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         got = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
         raise ValueError(f"loss_fn must return a scalar tensor (one value: reduction 'mean' or "
                          f"'sum'), got {got}")
-    if isinstance(loss_fn, nn.CrossEntropyLoss | nn.NLLLoss) or loss_fn in _CROSS_ENTROPY:
-        return loss.reshape(()), "cross_entropy", int(out.shape[1] if out.ndim >= 2 else out.shape[0])
-    return loss.reshape(()), "custom", None
+    if family in ("cross_entropy", "nll"):  # soft (probability) targets
+        return _Loss(loss.reshape(()), "cross_entropy", int(out.shape[1] if out.ndim >= 2 else out.shape[0]))
+    return _Loss(loss.reshape(()), "custom")
 
 
 def _weights(rec: _Recorder) -> list[torch.Tensor]:
-    """Each distinct trainable weight matrix of the recorded calls, in forward order."""
+    """Each distinct trainable weight matrix of the recorded calls (all of a recurrent layer's),
+    in forward order."""
     seen: dict[int, torch.Tensor] = {}
     for call in rec.calls:
-        w = _weight(call["module"])
-        if w is not None and w.requires_grad:
-            seen.setdefault(id(w), w)
+        m = call["module"]
+        ws = ([p for n, p in m.named_parameters() if n.startswith("weight")]
+              if isinstance(m, nn.RNNBase) else [_weight(m)])
+        for w in ws:
+            if w is not None and w.requires_grad:
+                seen.setdefault(id(w), w)
     return list(seen.values())
 
 
@@ -479,40 +916,90 @@ def _layer_report(call: dict, out_grad: torch.Tensor | None, w_grads: dict) -> L
 
 # --- findings ------------------------------------------------------------------------------
 
+_Marks = dict[int, str]
 
-def _signal_findings(layers: list[LayerReport]) -> tuple[list[str], dict[int, str]]:
-    """Overflow anywhere; the rms each weight layer receives against the first weight layer's."""
-    blown = [i for i, r in enumerate(layers) if math.isnan(r.std)]
-    if blown:
-        return ([f"exploding: the output of layer {layers[blown[0]].name} holds inf/NaN, and so does "
-                 "everything computed from it"], {blown[0]: "exploding"})
-    weighted = [(i, r) for i, r in enumerate(layers) if r.input_rms is not None]
-    if len(weighted) < 2 or not weighted[0][1].input_rms > 0:
-        return [], {}
-    first = weighted[0][1]
-    ref = first.input_rms
-    lines, flags = [], {}
-    for word, bad, pick in (("vanishing", lambda v: v < ref / SIGNAL_FACTOR, min),
-                            ("exploding", lambda v: v > ref * SIGNAL_FACTOR, max)):
-        hits = [(i, r) for i, r in weighted[1:] if bad(r.input_rms)]
-        if not hits:
-            continue
-        worst = pick(hits, key=lambda h: h[1].input_rms)[1]
-        lines.append(f"{word}: the signal reaching layer {worst.name} has rms {worst.input_rms:.2g}, "
-                     f"{_times(worst.input_rms / ref)} the input of layer {first.name} ({ref:.2g}); "
-                     f"{len(hits)} of {len(weighted) - 1} later weight layers are beyond "
-                     f"{SIGNAL_FACTOR:g}x")
-        flags.update({i: word for i, _ in hits})
-    return lines, flags
+
+def _g(v: float) -> str:
+    """Two significant digits, without an exponent between 0.001 and 100,000."""
+    if v != 0 and not 1e-3 <= abs(v) < 1e5:
+        return f"{v:.2g}"
+    return f"{v:.0f}" if abs(v) >= 10 else f"{v:.2g}"
 
 
 def _times(ratio: float) -> str:
     if ratio == 0:
         return "0, infinitely below"
-    return f"{1 / ratio:.2g}x below" if ratio < 1 else f"{ratio:.2g}x above"
+    return f"{_g(1 / ratio)}x below" if ratio < 1 else f"{_g(ratio)}x above"
 
 
-def _gradient_findings(layers: list[LayerReport]) -> tuple[list[str], dict[int, str]]:
+def _input_finding(x: torch.Tensor, layers: list[LayerReport]) -> tuple[list[Finding], _Marks]:
+    """A float input's rms against 1, the scale every init formula assumes."""
+    if not x.is_floating_point():
+        return [], {}
+    rms = _rms(x)
+    first = next((i for i, r in enumerate(layers) if r.input_rms is not None), None)
+    if 1 / INPUT_FACTOR <= rms <= INPUT_FACTOR:
+        return [Finding("input rms", "input scale", "ok", rms,
+                        f"no input scale problem: the input has rms {_g(rms)}, of order 1")], {}
+    return ([Finding("input rms", "input scale", "problem", rms,
+                     f"input scale: the input has rms {_g(rms)}, {_times(rms)} 1, the scale every init "
+                     "formula assumes: standardise it (subtract each feature's mean, divide by its std) "
+                     "before it reaches the model")],
+            {} if first is None else {first: "input scale"})
+
+
+def _references(layers: list[LayerReport], norms: list[bool]):
+    """(row index, row, its reference rms, the reference's name) for every weight layer but the
+    first: the reference is the last normalisation layer's output called before it, or, with
+    none, the first weight layer's input."""
+    out, ref = [], None
+    for i, r in enumerate(layers):
+        rms = math.hypot(r.mean, r.std) if math.isfinite(r.std) else math.nan
+        if norms[i] and rms > 0:
+            ref = (rms, f"the output of {r.name}")
+        if r.input_rms is None:
+            continue
+        if ref is None:
+            ref = (r.input_rms, f"the input of layer {r.name}")
+            continue
+        if ref[0] > 0:
+            out.append((i, r, ref[0], ref[1]))
+    return out
+
+
+def _signal_findings(layers: list[LayerReport], norms: list[bool]) -> tuple[list[Finding], _Marks]:
+    """Overflow anywhere; each weight layer's input rms against its reference (see SIGNAL_FACTOR)."""
+    blown = [i for i, r in enumerate(layers) if math.isnan(r.std)]
+    if blown:
+        return ([Finding("signal: largest", "exploding", "problem", math.inf,
+                         f"exploding: the output of layer {layers[blown[0]].name} holds inf/NaN, and "
+                         "so does everything computed from it")], {blown[0]: "exploding"})
+    compared = _references(layers, norms)
+    if not compared:
+        return [], {}
+    findings, marks = [], {}
+    for rule, word, bad, pick in (
+            ("signal: smallest", "vanishing", lambda v: v < 1 / SIGNAL_FACTOR, min),
+            ("signal: largest", "exploding", lambda v: v > SIGNAL_FACTOR, max)):
+        i, worst, ref, ref_name = pick(compared, key=lambda c: c[1].input_rms / c[2])
+        ratio = worst.input_rms / ref
+        hits = [c for c in compared if bad(c[1].input_rms / c[2])]
+        if not hits:
+            findings.append(Finding(rule, word, "ok", ratio,
+                                    f"no {word}: the {'smallest' if pick is min else 'largest'} ratio of a "
+                                    f"weight layer's input rms to its reference is {ratio:.2g} (flag "
+                                    f"beyond {SIGNAL_FACTOR:g}x)"))
+            continue
+        findings.append(Finding(rule, word, "problem", ratio,
+                                f"{word}: the signal reaching layer {worst.name} has rms "
+                                f"{worst.input_rms:.2g}, {_times(ratio)} {ref_name} ({ref:.2g}); "
+                                f"{len(hits)} of {len(compared)} later weight layers are beyond "
+                                f"{SIGNAL_FACTOR:g}x of their reference"))
+        marks.update({c[0]: word for c in hits})
+    return findings, marks
+
+
+def _gradient_findings(layers: list[LayerReport]) -> tuple[list[Finding], _Marks]:
     """grad:data (Karpathy's ratio) of the first weight layer against the last hidden one.
 
     The output layer is left out: its grad:data scales with 1 / its weights' std, and
@@ -523,79 +1010,192 @@ def _gradient_findings(layers: list[LayerReport]) -> tuple[list[str], dict[int, 
         return [], {}
     (i0, first), (_, last) = rows[0], rows[-2]
     ratio = first.grad_data / last.grad_data
+    word = "vanishing gradient" if ratio < 1 else "exploding gradient"
+    rule = "grad:data, first / last hidden"
     if 1 / GRAD_DATA_FACTOR <= ratio <= GRAD_DATA_FACTOR:
-        return [], {}
-    word = "vanishing" if ratio < 1 else "exploding"
+        return [Finding(rule, word, "ok", ratio,
+                        f"no vanishing or exploding gradient: grad:data of layer {first.name} is "
+                        f"{_times(ratio)} that of layer {last.name} (flag beyond {GRAD_DATA_FACTOR:g}x)")], {}
     effect = "barely train" if ratio < 1 else "take steps far larger than the rest"
-    return ([f"{word} gradient: grad:data of layer {first.name} is {_times(ratio)} that of layer "
-             f"{last.name} ({first.grad_data:.2g} vs {last.grad_data:.2g}): at one learning rate "
-             f"the layers near the input will {effect}"], {i0: f"{word} gradient"})
+    return ([Finding(rule, word, "problem", ratio,
+                     f"{word}: grad:data of layer {first.name} is {_times(ratio)} that of layer "
+                     f"{last.name} ({first.grad_data:.2g} vs {last.grad_data:.2g}): at one learning "
+                     f"rate the layers near the input will {effect}")], {i0: word})
 
 
-def _unit_findings(layers: list[LayerReport]) -> tuple[list[str], dict[int, str]]:
-    """Rectifiers with many dead units; tanh/sigmoid layers with many saturated values."""
-    lines, flags = [], {}
-    dead = [(i, r) for i, r in enumerate(layers) if r.dead_units is not None
-            and r.dead_units >= DEAD_UNITS]
+def _unit_findings(layers: list[LayerReport]) -> tuple[list[Finding], _Marks]:
+    """Rectifiers with many dead units; tanh/sigmoid layers and recurrent gates with many
+    saturated values."""
+    findings, marks = [], {}
+    dead = [(i, r) for i, r in enumerate(layers) if r.dead_units is not None]
     if dead:
         worst = max(dead, key=lambda h: h[1].dead_units)[1]
-        lines.append(f"dead: {len(dead)} rectifier layer(s) with >= {DEAD_UNITS:.0%} dead units; "
-                     f"worst layer {worst.name}: {worst.dead_units:.0%} of its units are 0 for every "
-                     f"input of the batch (zero fraction {worst.zero_fraction:.0%})")
-        flags.update({i: "dead" for i, _ in dead})
-    sat = [(i, r) for i, r in enumerate(layers) if r.saturated is not None
-           and r.saturated >= SATURATED]
+        hits = [(i, r) for i, r in dead if r.dead_units >= DEAD_UNITS]
+        if hits:
+            findings.append(Finding("dead units", "dead", "problem", worst.dead_units,
+                                    f"dead: {len(hits)} rectifier layer(s) with >= {DEAD_UNITS:.0%} dead "
+                                    f"units; worst layer {worst.name}: {worst.dead_units:.0%} of its units "
+                                    f"are 0 for every input of the batch (zero fraction "
+                                    f"{worst.zero_fraction:.0%})"))
+            marks.update({i: "dead" for i, _ in hits})
+        else:
+            findings.append(Finding("dead units", "dead", "ok", worst.dead_units,
+                                    f"no dead layer: at most {worst.dead_units:.0%} dead units in "
+                                    f"{len(dead)} rectifier layer(s) (flag at {DEAD_UNITS:.0%})"))
+    sat = [(i, r) for i, r in enumerate(layers) if r.saturated is not None]
     if sat:
         worst = max(sat, key=lambda h: h[1].saturated)[1]
-        rule = (f"|h| > {SATURATION['tanh']}" if worst.kind == "Tanh"
-                else f"h outside [{SATURATION['sigmoid']}, {1 - SATURATION['sigmoid']}]")
-        lines.append(f"saturated: {len(sat)} tanh/sigmoid layer(s) with >= {SATURATED:.0%} "
-                     f"saturated values; worst layer {worst.name}: {worst.saturated:.0%} with {rule}")
-        flags.update({i: "saturated" for i, _ in sat})
-    return lines, flags
+        hits = [(i, r) for i, r in sat if r.saturated >= SATURATED]
+        if hits:
+            rule = {"Tanh": f"|h| > {SATURATION['tanh']}",
+                    "Sigmoid": f"h outside [{SATURATION['sigmoid']}, {1 - SATURATION['sigmoid']}]"}.get(
+                worst.kind, f"of its gates: sigmoid gates outside [{SATURATION['sigmoid']}, "
+                            f"{1 - SATURATION['sigmoid']}], tanh gates |g| > {SATURATION['tanh']}")
+            findings.append(Finding("saturated", "saturated", "problem", worst.saturated,
+                                    f"saturated: {len(hits)} tanh/sigmoid or recurrent layer(s) with "
+                                    f">= {SATURATED:.0%} saturated values; worst layer {worst.name}: "
+                                    f"{worst.saturated:.0%} {rule}"))
+            marks.update({i: "saturated" for i, _ in hits})
+        else:
+            findings.append(Finding("saturated", "saturated", "ok", worst.saturated,
+                                    f"no saturated layer: at most {worst.saturated:.0%} saturated values "
+                                    f"in {len(sat)} tanh/sigmoid or recurrent layer(s) (flag at "
+                                    f"{SATURATED:.0%})"))
+    return findings, marks
 
 
-def _loss_finding(loss: float, n_classes: int) -> tuple[str, bool]:
-    """Karpathy's first check: a fresh classifier should be unsure, loss ~ ln C. (line, bad?)"""
+def _loss_finding(loss: float, n_classes: int, se: float | None) -> Finding:
+    """Karpathy's first check: a fresh classifier should be unsure, loss ~ ln C. Graded by how
+    far off it is: within LOSS_TOLERANCE (or 3 standard errors of the batch mean) it is
+    fine; above, a note up to CONFIDENT_FACTOR x ln C and a problem beyond; below, a problem."""
     ln_c = math.log(n_classes)
+    rule, name = "loss / ln C", "initial loss"
     if not math.isfinite(loss):
-        return f"initial loss is {loss}: the outputs overflow before the loss", True
+        return Finding(rule, name, "problem", math.inf,
+                       f"initial loss is {loss}: the outputs overflow before the loss")
     ratio = loss / ln_c
-    if abs(ratio - 1) <= LOSS_TOLERANCE:
-        return (f"initial loss {loss:.3g} is close to ln {n_classes} = {ln_c:.3g} (within "
-                f"{LOSS_TOLERANCE:.0%}): the outputs start unsure, as they should"), False
+    noise = 3 * se if se is not None and math.isfinite(se) else 0.0
+    spread = f" (batch noise ±{se:.2g})" if se is not None else ""
+    head = f"initial loss {loss:.3g} is {ratio:.2g}x ln {n_classes} = {ln_c:.3g}{spread}"
+    if ratio < CONFIDENT_FACTOR and abs(loss - ln_c) <= max(LOSS_TOLERANCE * ln_c, noise):
+        return Finding(rule, name, "ok", ratio,
+                       f"initial loss {loss:.3g} is close to ln {n_classes} = {ln_c:.3g}{spread}: "
+                       "the outputs start unsure, as they should")
+    if ratio >= CONFIDENT_FACTOR:
+        return Finding(rule, name, "problem", ratio,
+                       f"{head}: the outputs start confidently wrong; shrink the last layer's "
+                       "weights (e.g. x0.1) or start them at 0")
     if ratio > 1:
-        return (f"initial loss {loss:.3g} is {ratio:.2g}x ln {n_classes} = {ln_c:.3g}: the "
-                "outputs start confidently wrong; shrink the last layer's weights (e.g. x0.1) "
-                "or start them at 0"), True
-    return (f"initial loss {loss:.3g} is {ratio:.2g}x ln {n_classes} = {ln_c:.3g}, below it: the "
-            "untrained net already favours the right classes; check that the targets do not "
-            "leak into the input"), True
+        return Finding(rule, name, "note", ratio,
+                       f"{head}: the outputs start somewhat confident, not a problem at init "
+                       f"(a problem from {CONFIDENT_FACTOR:g}x); shrinking the last layer's weights "
+                       "(x0.1) would start it at ln C")
+    return Finding(rule, name, "problem", ratio,
+                   f"{head}, below it: the untrained net already favours the right classes; check "
+                   "that the targets do not leak into the input")
 
 
-def _diagnose(layers: list[LayerReport], loss: float, n_classes: int | None):
-    """(layers with their flags, the findings, the problems' names), every rule applied once."""
-    lines, flags = [], {}
-    for finder in (_signal_findings, _gradient_findings, _unit_findings):
-        more, marks = finder(layers)
-        lines += more
+def _measured(findings: list[Finding]) -> str:
+    """What the rules that passed measured, in one phrase list, for "no problem found"."""
+    ok = {f.rule: f for f in findings if f.severity == "ok"}
+    parts = []
+    if "input rms" in ok:
+        parts.append(f"input rms {_g(ok['input rms'].value)}")
+    if "signal: smallest" in ok and "signal: largest" in ok:
+        parts.append(f"every later weight layer's input within {SIGNAL_FACTOR:g}x of its reference "
+                     f"({ok['signal: smallest'].value:.2g}x to {ok['signal: largest'].value:.2g}x)")
+    if "grad:data, first / last hidden" in ok:
+        parts.append(f"grad:data within {GRAD_DATA_FACTOR:g}x from the first to the last hidden "
+                     f"layer ({ok['grad:data, first / last hidden'].value:.2g}x)")
+    for rule, what, limit in (("dead units", "dead units", DEAD_UNITS), ("saturated", "saturated values",
+                                                                        SATURATED)):
+        if rule in ok:
+            parts.append(f"at most {ok[rule].value:.0%} {what} (flag at {limit:.0%})")
+    return ", ".join(parts) or "nothing beyond the loss"
+
+
+def _unchecked_words(unchecked: tuple[Unchecked, ...], limit: int = 4) -> str:
+    items = [str(u) for u in unchecked[:limit]]
+    more = len(unchecked) - limit
+    return "; ".join(items) + (f"; and {more} more (Checkup.unchecked)" if more > 0 else "")
+
+
+def _diagnose(layers: list[LayerReport], norms: list[bool], x: torch.Tensor, loss: _Loss,
+              loss_value: float, se: float | None, unchecked: tuple[Unchecked, ...]):
+    """(layers with their flags, the findings, the diagnosis lines, the problems' names), every
+    rule applied once."""
+    findings: list[Finding] = []
+    flags: dict[int, list[str]] = {}
+    weighted = [i for i, r in enumerate(layers) if r.weight_std is not None]
+    if loss.n_classes is not None and loss.checkable:
+        f = _loss_finding(loss_value, loss.n_classes, se)
+        findings.append(f)
+        if f.severity == "problem" and weighted:
+            flags.setdefault(weighted[-1], []).append("initial loss")
+    if loss.probabilities is not None:
+        findings.append(loss.probabilities)
+        if loss.probabilities.severity == "problem" and layers:
+            flags.setdefault(len(layers) - 1, []).append("probabilities as output")
+    for finder in (lambda: _input_finding(x, layers), lambda: _signal_findings(layers, norms),
+                   lambda: _gradient_findings(layers), lambda: _unit_findings(layers)):
+        more, marks = finder()
+        findings += more
         for i, word in marks.items():
             flags.setdefault(i, []).append(word)
-    problems = [line.split(":")[0] for line in lines]
-    if not lines:
-        lines.append(f"no problem found: every weight layer's input within {SIGNAL_FACTOR:g}x "
-                     f"of the first's, grad:data within {GRAD_DATA_FACTOR:g}x from the first to "
-                     f"the last hidden layer, under {DEAD_UNITS:.0%} dead units and {SATURATED:.0%} "
-                     "saturated values")
-    if n_classes is not None:
-        line, bad = _loss_finding(loss, n_classes)
-        lines.insert(0, line)
-        last = [i for i, r in enumerate(layers) if r.weight_std is not None][-1:]
-        for i in last if bad else []:
-            flags.setdefault(i, []).append("initial loss")
-        problems = ["initial loss"] * bad + problems
+    problems = tuple(f.name for f in findings if f.severity == "problem")
+    lines = [f.words for f in findings if f.severity in ("problem", "note") or f.rule == "loss / ln C"]
+    lines.sort(key=lambda w: not w.startswith(("initial loss", "probabilities")))  # stable
+    if unchecked:
+        f = Finding("not checked", "not checked", "not checked", float(len(unchecked)),
+                    f"not checked: {_unchecked_words(unchecked)}"
+                    + ("" if problems else f". In what was measured, no problem: {_measured(findings)}"))
+        findings.append(f)
+        lines.append(f.words)
+    elif not problems:
+        lines.append(f"no problem found: {_measured(findings)}")
     layers = [replace(r, flags=tuple(flags.get(i, ()))) for i, r in enumerate(layers)]
-    return layers, lines, tuple(problems)
+    return layers, findings, lines, problems
+
+
+def _unchecked(model: nn.Module, rec: _Recorder, replayed: set[nn.Module], out: torch.Tensor):
+    """What the checkup could not inspect: parameters used outside a layer it reads, layers
+    with parameters that never produced a tensor, recurrent layers it could not replay,
+    activations called as functions (the model's own output excepted: the loss reads it)."""
+    found: list[Unchecked] = []
+    inside_leaf = {c for leaf in rec.names for c in leaf.modules() if c is not leaf}
+    recorded = set(rec.counts)
+    for m in model.modules():
+        where, params = rec.all_names[m], list(m.named_parameters(recurse=False))
+        if not params or m in inside_leaf:  # out_proj of an attention: that leaf's row reads it
+            continue
+        kind = type(m).__name__
+        if m not in rec.names:
+            shapes = ", ".join(f"{n} {tuple(p.shape)}" for n, p in params)
+            found.append(Unchecked(where, f"parameter(s) {shapes}",
+                                   "used outside any layer the checkup hooks: no row reads them"))
+        elif m not in rec.called:
+            found.append(Unchecked(where, f"{kind}'s parameters", "not called in the forward pass"))
+        elif m not in recorded:
+            found.append(Unchecked(where, f"{kind}'s parameters", "its output is not a tensor"))
+        elif isinstance(m, nn.RNNBase) and m not in replayed:
+            found.append(Unchecked(where, f"the gates of {kind}",
+                                   "its call could not be replayed (a PackedSequence?)"))
+        elif not type(m).__module__.startswith("torch."):
+            w = _weight(m)
+            others = [n for n, p in params if p.ndim >= 2 and p is not w]
+            if others:
+                found.append(Unchecked(where, f"parameter(s) {', '.join(others)} of {kind}",
+                                       "only a layer's .weight is read"))
+    base = out._base if isinstance(out, torch.Tensor) and out._base is not None else out
+    calls: dict[tuple[str, str], int] = {}
+    for name, where, t in rec.activations:
+        if t is out or t is base:
+            continue
+        calls[(name, where)] = calls.get((name, where), 0) + 1
+    for (name, where), n in calls.items():
+        found.append(Unchecked(where, f"{name} called as a function" + (f" ({n} calls)" if n > 1 else ""),
+                               "no module to hook: dead or saturated units not measured"))
+    return tuple(found)
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -636,10 +1236,18 @@ def _format_table(c: Checkup) -> str:
     out = [line("layer", "type", list(_COLUMNS), "flags")]
     out += [line(n, k, row, ", ".join(r.flags)) for n, k, row, r in zip(names, kinds, rows, c.layers,
                                                                       strict=True)]
-    loss = (f"cross-entropy {c.loss:.4g} (ln {c.n_classes} = {c.expected_loss:.4g})"
-            if c.loss_kind == "cross_entropy" else f"{c.loss_kind} loss {c.loss:.4g}")
-    out += ["", f"loss: {loss}",
-            f"sat%: tanh |h| > {SATURATION['tanh']}, sigmoid outside [{SATURATION['sigmoid']}, "
+    names_of = {"cross_entropy": "cross-entropy", "binary_cross_entropy": "binary cross-entropy"}
+    loss = (f"{names_of[c.loss_kind]} {c.loss:.4g} (ln {c.n_classes} = {c.expected_loss:.4g})"
+            if c.loss_kind in names_of else f"{c.loss_kind} loss {c.loss:.4g}")
+    out += ["", f"loss: {loss}"]
+    for rr in c.recurrent:
+        gates = ", ".join(f"{g} {s:.0%}" for g, _, s in rr.gates)
+        out.append(f"{rr.name} ({rr.kind}), replayed step by step: saturated gates {gates}"
+                   if rr.kind != "RNN" or rr.gates[0][1] != "relu"
+                   else f"{rr.name} ({rr.kind}), replayed step by step: hidden values at 0 {gates}")
+        out += [f"  {n} {tuple(shape)}: std {std:.3g}, {scheme}, grad:data {_cell(gd)}"
+                for n, shape, std, scheme, gd in rr.weights]
+    out += [f"sat%: tanh |h| > {SATURATION['tanh']}, sigmoid outside [{SATURATION['sigmoid']}, "
             f"{1 - SATURATION['sigmoid']}]; dead%: units 0 for every input of the batch; "
             "grad std: of dLoss/d(output); grad:data: std(dLoss/dW) / std(W)", ""]
     out += [f"- {d}" for d in c.diagnosis]
@@ -652,26 +1260,48 @@ def run(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None,
 
     Hooks every leaf module (nn.MultiheadAttention counts as one) and records each call; the
     model runs as a first training step would (BatchNorm on batch statistics) but with
-    dropout and RReLU's random slopes off. The loss: loss_fn(output, y) (loss_fn(output) if y
-    is None); with y and no loss_fn, cross-entropy for integer labels (classes on the last
-    dim, or dim 1); with neither, sum(output * P) for a fixed N(0, 1) tensor P drawn from
-    torch.Generator(seed). A cross-entropy loss is compared with ln C. Gradients come from
-    torch.autograd.grad, so no .grad is touched; every hook is removed, every module's
-    train/eval mode and every buffer restored, and the global random state left as it was,
-    also on error. ValueError (saying what was expected) for a model that is not an
-    nn.Module, a batch the first layer cannot take, a loss that is not one number.
+    dropout and RReLU's random slopes off. Recurrent layers are replayed step by step to read
+    their gates; activations called as functions (F.relu, a string activation inside
+    nn.TransformerEncoderLayer) are seen but not measured, and are listed in .unchecked.
+    The loss: with y and no loss_fn, cross-entropy for integer labels (classes on the last
+    dim, or dim 1) and binary cross-entropy for one output per 0/1 target; with loss_fn one of
+    torch's classification losses (CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss),
+    that loss measured per sample; an output that is probabilities (a softmax or sigmoid at
+    the end) is scored by -ln p of the right class, and reported; another loss_fn is called
+    as loss_fn(output, y) (loss_fn(output) if y is None); with neither y nor loss_fn,
+    sum(output * P) for a fixed N(0, 1) tensor P drawn from torch.Generator(seed). A
+    classification loss is compared with ln C. Gradients come from torch.autograd.grad, so
+    no .grad is touched; every hook is removed, every module's train/eval mode and every
+    buffer restored, and the global random state left as it was, also on error. ValueError
+    (saying what was expected) for a model that is not an nn.Module, a batch the first layer
+    cannot take, a loss that is not one number.
     Introduced in notebooks/12_cheat_sheet.ipynb.
     """
     _check_inputs(model, x, y, loss_fn, seed)
-    rec = _Recorder(_leaves(model))
+    rec = _Recorder(model)
     with _preserved(model), torch.random.fork_rng(devices=[]), torch.enable_grad():
-        with hooked(list(rec.names), rec.pre, rec.post):
+        with hooked(rec.containers(), rec.enter, rec.leave), hooked(list(rec.names), rec.pre, rec.post), \
+                _FunctionWatch(rec):
             out = _forward(model, x, rec)
-        loss, kind, n_classes = _loss(out, y, loss_fn, seed)
-        out_grads, w_grads = _gradients(loss, rec, _weights(rec))
+        loss = _loss(out, y, loss_fn, seed, rec)
+        out_grads, w_grads = _gradients(loss.value, rec, _weights(rec))
     layers = [_layer_report(c, g, w_grads) for c, g in zip(rec.calls, out_grads, strict=True)]
-    loss_value = float(loss.detach())
-    layers, diagnosis, problems = _diagnose(layers, loss_value, n_classes)
-    return Checkup(layers=tuple(layers), loss=loss_value, loss_kind=kind, n_classes=n_classes,
-                   expected_loss=None if n_classes is None else math.log(n_classes),
-                   diagnosis=diagnosis, problems=problems)
+    recurrent = []
+    for m, name, args, kwargs, output in rec.recurrent:
+        report = _recurrent_report(m, name, args, kwargs, output, w_grads)
+        if report is not None:
+            recurrent.append(report)
+            i = next(i for i, r in enumerate(layers) if r.name == name)
+            layers[i] = replace(layers[i], saturated=_gate_saturation(report))
+    norms = [isinstance(c["module"], _NORMS) for c in rec.calls]
+    done = {r.name for r in recurrent}
+    unchecked = _unchecked(model, rec, {m for m, name, *_ in rec.recurrent if name in done}, out)
+    loss_value = float(loss.value.detach())
+    per = loss.per_sample
+    se = (float(per.detach().double().std() / math.sqrt(per.numel()))
+          if per is not None and per.numel() > 1 else None)
+    layers, findings, diagnosis, problems = _diagnose(layers, norms, x, loss, loss_value, se, unchecked)
+    return Checkup(layers=tuple(layers), loss=loss_value, loss_kind=loss.kind, n_classes=loss.n_classes,
+                   expected_loss=None if loss.n_classes is None else math.log(loss.n_classes),
+                   diagnosis=diagnosis, problems=problems, findings=tuple(findings),
+                   unchecked=unchecked, recurrent=tuple(recurrent), loss_se=se)

@@ -148,17 +148,20 @@ def test_myths_link_to_sections_of_the_series():
             assert section in _headings(path), (target, section)
 
 
-def test_seed_000_myth_links_both_sections_it_rests_on():
-    m = next(m for m in cheatsheet.MYTHS if m.seed == "000")
-    assert m.section.startswith("1.") and m.also == ("4. The reference stack: five regimes",)
+def test_the_init_std_myth_links_both_sections_it_rests_on():
+    m = next(m for m in cheatsheet.MYTHS if m.source == "init std by layer")
+    assert m.also == ("Deep dive: the gradients of the five regimes",)
     assert "gradients grow" in m.measurement
 
 
-def test_every_seed_article_has_its_myths_listed():
-    assert {m.seed for m in cheatsheet.MYTHS} == {"000", "001", "002", "003", "004"}
+def test_every_source_article_has_its_myths_listed_by_title():
+    assert {m.source for m in cheatsheet.MYTHS} == set(cheatsheet.SOURCE_ARTICLES)
     sections = {(m.notebook, m.section) for m in cheatsheet.MYTHS}
-    assert ("08_fixes.ipynb", "3. Why BatchNorm wins there") in sections, "08's BatchNorm myth"
-    assert any(nb == "08_fixes.ipynb" and "Each fix" in sec for nb, sec in sections), "08: momentum, tanh"
+    assert any(nb == "08_fixes.ipynb" and "BatchNorm" in sec for nb, sec in sections), "08's BatchNorm myth"
+    assert any(nb == "08_fixes.ipynb" and "fixes" in sec for nb, sec in sections), "08: momentum, tanh"
+    md = cheatsheet.myths_markdown()
+    assert "seed" not in md.lower(), "source articles are named by title, never 'seed'"
+    assert md.count("> **Myth** (the source article on ") == len(cheatsheet.MYTHS)
 
 
 def test_anchor_is_none_where_a_heading_would_break_the_link():
@@ -167,8 +170,8 @@ def test_anchor_is_none_where_a_heading_would_break_the_link():
     assert cheatsheet.jupyter_anchor("3. Measure: $d_k$ from 8 to 1024") is None, "inline math"
 
 
-def test_seed_001_myth_is_corrected_not_repeated():
-    m = next(m for m in cheatsheet.MYTHS if m.seed == "001")
+def test_the_symmetry_myth_is_corrected_not_repeated():
+    m = next(m for m in cheatsheet.MYTHS if m.source == "touring parameter init")
     assert "other way round" in m.measurement and "stay clones" in m.measurement
 
 
@@ -199,6 +202,20 @@ def test_short_links_name_the_notebook_and_section_number():
     assert link == "[10 §5](10_attention_residual.ipynb#5.-Derive:-variances-add-along-the-stream)"
     assert cheatsheet.section_link("10_attention_residual.ipynb", "3. Measure: $d_k$ from 8 to 1024",
                                    short=True) == "[10 §3](10_attention_residual.ipynb)"
+    deep = cheatsheet.section_link("09_init_in_training.ipynb", "Deep dive: the edge of chaos", short=True)
+    assert deep == "[09 deep dive](09_init_in_training.ipynb#Deep-dive:-the-edge-of-chaos)"
+
+
+def test_rows_for_transformers_say_what_each_init_does_where():
+    """Issue 22: GPT-2 is pre-LN (1/sqrt(2N) keeps the total added variance independent of depth;
+    the e bound is the un-normalised toy's); muP divides attention logits by d_k and zeroes the
+    queries; ReLU nets can be isometric under the mirrored init."""
+    gpt2, mup, attention, orth = (_row(s).when for s in (
+        "GPT-2 residual scaling", "muP (width transfer)", "Scaled dot-product attention", "Orthogonal"))
+    assert "pre-LayerNorm" in gpt2 and "independent of depth" in gpt2 and "toy" in gpt2
+    assert "$d_k$, not $\\sqrt{d_k}$" in mup and "query" in mup
+    assert "muP" in attention
+    assert "looks-linear" in orth and "Balduzzi" in orth
 
 
 def test_gpt2_row_is_notebook_10s_formula_and_checked_against_torch():
@@ -309,7 +326,10 @@ def test_checkup_findings_the_notebook_reads_out(seed):
             if isinstance(m, nn.Conv2d | nn.Linear):
                 m.weight.normal_(0, 1, generator=g)
     assert set(checkup.run(bad_cnn, x, y).problems) == {"exploding", "initial loss"}
-    assert checkup.run(cheatsheet.example_transformer(seed), tokens, t_y).problems == ()
+    tf = checkup.run(cheatsheet.example_transformer(seed), tokens, t_y)
+    assert tf.problems == ()
+    assert [u.what for u in tf.unchecked] == ["gelu called as a function"], "GELU given as a string"
+    assert tf.diagnosis[-1].startswith("not checked: gelu")
     loud = cheatsheet.example_transformer(seed)
     with torch.no_grad():
         loud.head.weight.mul_(30)
@@ -317,13 +337,15 @@ def test_checkup_findings_the_notebook_reads_out(seed):
 
 
 def test_highlights_are_the_reports_own_numbers():
+    """One owner: the highlights are the checkup's findings' values, not a recomputation."""
     x, y, _, _ = _batch(3)
     report = checkup.run(cheatsheet.example_cnn(3), x, y)
     h = cheatsheet.checkup_highlights(report)
-    weighted = [r for r in report.layers if r.input_rms is not None]
+    assert list(h) == list(cheatsheet.HIGHLIGHTS)
+    for rule, value in h.items():
+        f = report.finding(rule)
+        assert value == (None if f is None else f.value), rule
     assert h["loss / ln C"] == report.loss / math.log(10)
-    assert h["signal: largest"] == max(r.input_rms for r in weighted[1:]) / weighted[0].input_rms
-    assert h["grad:data, first / last hidden"] == weighted[0].grad_data / weighted[1].grad_data
     assert h["dead units"] == max(r.dead_units for r in report.layers if r.dead_units is not None)
     assert h["saturated"] is None, "no tanh or sigmoid in the CNN"
     assert cheatsheet.checkup_highlights(checkup.run(cheatsheet.example_cnn(3), x))["loss / ln C"] is None

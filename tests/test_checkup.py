@@ -7,6 +7,11 @@ the findings on four architectures (MLP, CNN, residual MLP, transformer block) e
 a good and a bad init, and what the model must look like afterwards: no hook left (also
 after an error), mode, buffers, .grad and the global random state as they were.
 Bad input raises ValueError saying what was expected. The plot is read from its artists.
+And the rule "report only what was measured" on the models learners bring (issue 22):
+probabilities as output, recurrent layers (replayed against torch's own), unstandardised
+inputs under BatchNorm and LayerNorm, binary classifiers, activations called as functions
+and parameters no hook reads (listed as not checked), and the initial loss graded by how
+far it is from ln C; the exploding-gradient and below-ln-C branches.
 """
 
 import math
@@ -437,3 +442,312 @@ def test_plot_draws_the_report_and_marks_flagged_layers():
     y = plots.plot_checkup(ax, dead)["forward"].get_ydata()
     zero = [i for i, r in enumerate(dead.layers) if r.std == 0]
     assert zero and np.isnan(y[zero]).all(), "a std of 0 is left off the log axis"
+
+
+# --- issue 22: the models learners bring ---------------------------------------------------------
+# Each case is a real small model; the checkup must report what it measured and nothing else.
+
+
+def _softmax_net(head=40.0):
+    model = _seeded(lambda: nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 10), nn.Softmax(-1)))
+    with torch.no_grad():
+        model[2].weight.mul_(head)
+    return model
+
+
+def test_probabilities_as_output_are_scored_as_probabilities():
+    """An over-confident, wrong net ending in nn.Softmax: cross-entropy on its probabilities
+    would look unsure (about ln 10); the checkup measures -ln p[y] and calls it wrong."""
+    model, (x, y) = _softmax_net(), _vectors()
+    report = checkup.run(model, x, y)
+    logits = model[:3](x)
+    true_nll = float(nn.functional.cross_entropy(logits, y).detach())
+    assert true_nll > 3 * math.log(10), "the case needs a confidently wrong net"
+    assert float(nn.functional.cross_entropy(model(x), y).detach()) < 1.1 * math.log(10), \
+        "CE on probabilities looks unsure"
+    assert math.isclose(report.loss, true_nll, rel_tol=1e-5)
+    assert "initial loss" in report.problems and "confidently wrong" in report.diagnosis[0]
+    prob = report.finding("probabilities")
+    assert prob.severity == "note" and "softmax" in prob.words
+    assert not any(d.startswith("no problem found") for d in report.diagnosis)
+    with_ce = checkup.run(model, x, y, nn.CrossEntropyLoss())
+    assert {"initial loss", "probabilities as output"} <= set(with_ce.problems), "softmax applied twice"
+    assert math.isclose(with_ce.loss, true_nll, rel_tol=1e-5)
+
+
+class _HandSoftmax(nn.Module):
+    """Probabilities without torch's softmax: found by their rows summing to 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(20, 10)
+
+    def forward(self, x):
+        e = self.fc(x).exp()
+        return e / e.sum(-1, keepdim=True)
+
+
+def test_probabilities_are_found_by_their_rows_too():
+    model, (x, y) = _seeded(_HandSoftmax), _vectors()
+    report = checkup.run(model, x, y)
+    assert report.finding("probabilities") is not None
+    ref = float(nn.functional.cross_entropy(model.fc(x), y))
+    assert math.isclose(report.loss, ref, rel_tol=1e-4)
+
+
+def test_log_softmax_output_is_cross_entropy_without_a_finding():
+    model = _seeded(lambda: nn.Sequential(nn.Linear(20, 10), nn.LogSoftmax(-1)))
+    x, y = _vectors()
+    for report in (checkup.run(model, x, y), checkup.run(model, x, y, nn.NLLLoss())):
+        assert report.finding("probabilities") is None and report.problems == ()
+        assert math.isclose(report.loss, float(nn.functional.nll_loss(model(x), y)), rel_tol=1e-5)
+    raw = _seeded(lambda: nn.Sequential(nn.Linear(20, 10)))
+    assert "probabilities as output" in checkup.run(raw, x, y, nn.NLLLoss()).problems, \
+        "NLLLoss on raw scores"
+
+
+class _Recurrent(nn.Module):
+    def __init__(self, rnn):
+        super().__init__()
+        self.rnn = rnn
+        self.head = nn.Linear(rnn.hidden_size * (2 if rnn.bidirectional else 1), 10)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+def _sequences(seed=1):
+    g = _gen(seed)
+    return torch.randn(16, 12, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
+
+
+def test_a_saturated_lstm_is_named_and_its_weights_are_read():
+    model = _seeded(lambda: _Recurrent(nn.LSTM(8, 32, batch_first=True)))
+    x, y = _sequences()
+    fine = checkup.run(model, x, y)
+    assert "saturated" not in fine.problems and not fine.unchecked
+    (rr,) = fine.recurrent
+    assert [w[0] for w in rr.weights] == ["weight_ih_l0", "weight_hh_l0"]
+    assert [g[0] for g in rr.gates] == ["input", "forget", "cell", "output"]
+    with torch.no_grad():
+        for name, p in model.rnn.named_parameters():
+            if name.startswith("weight"):
+                p.mul_(30)
+    bad = checkup.run(model, x, y)
+    row = next(r for r in bad.layers if r.kind == "LSTM")
+    assert "saturated" in bad.problems and row.saturated > 0.5, bad.table()
+    assert "saturated" in row.flags
+    assert not any(d.startswith("no problem found") for d in bad.diagnosis)
+
+
+@pytest.mark.parametrize("build,unbatched,with_h0", [
+    (lambda: nn.LSTM(8, 16, num_layers=2, bidirectional=True, batch_first=True), False, False),
+    (lambda: nn.LSTM(8, 16, proj_size=4), False, True),
+    (lambda: nn.GRU(8, 16, num_layers=2, batch_first=True), False, True),
+    (lambda: nn.RNN(8, 16, nonlinearity="relu", bias=False), True, False),
+    (lambda: nn.RNN(8, 16, bidirectional=True), False, False),
+])
+def test_replay_reproduces_torchs_recurrent_layers(build, unbatched, with_h0):
+    m = _seeded(build)
+    x = torch.randn(*((5, 8) if unbatched else (3, 5, 8)), generator=_gen(2))
+    hx = None
+    if with_h0:
+        layers = m.num_layers * (2 if m.bidirectional else 1)
+        n = x.shape[0 if m.batch_first else 1]
+        h = torch.randn(layers, n, m.proj_size or m.hidden_size, generator=_gen(3))
+        hx = (h, torch.randn(layers, n, m.hidden_size, generator=_gen(4))) if isinstance(m, nn.LSTM) else h
+    out, gates = checkup.replay_recurrent(m, x, hx)
+    torch.testing.assert_close(out, m(x, hx)[0], rtol=1e-4, atol=1e-5)
+    assert all(v.shape[-1] == m.hidden_size for v in gates.values())
+
+
+def test_lstm_gates_of_one_step_are_the_input_projections():
+    """T = 1 from h0 = 0: each gate's pre-activation is x W_ih^T + b_ih + b_hh, by torch's row order."""
+    m = _seeded(lambda: nn.LSTM(8, 16))
+    x = torch.randn(1, 4, 8, generator=_gen(5))
+    _, gates = checkup.replay_recurrent(m, x)
+    pre = (x[0] @ m.weight_ih_l0.T + m.bias_ih_l0 + m.bias_hh_l0).detach()
+    for k, name in enumerate(("input", "forget", "cell", "output")):
+        torch.testing.assert_close(gates[name][0], pre[:, 16 * k:16 * (k + 1)])
+    with pytest.raises(ValueError, match="nn.RNN, nn.GRU or nn.LSTM"):
+        checkup.replay_recurrent(nn.Linear(2, 2), x)
+
+
+def test_a_packed_sequence_leaves_the_gates_unchecked():
+    class Packed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = nn.GRU(8, 16, batch_first=True), nn.Linear(16, 10)
+
+        def forward(self, x):
+            packed = nn.utils.rnn.pack_padded_sequence(x, [12] * x.shape[0], batch_first=True)
+            return self.head(self.rnn(packed)[1][-1])
+
+    report = checkup.run(_seeded(Packed), *_sequences())
+    assert any(u.where == "rnn" for u in report.unchecked), report.unchecked
+    assert any(d.startswith("not checked") for d in report.diagnosis)
+    assert not any(d.startswith("no problem found") for d in report.diagnosis)
+
+
+def _norm_mlp(norm, depth=4, width=64):
+    layers, d = [], 20
+    for _ in range(depth):
+        layers += [nn.Linear(d, width), norm(width), nn.ReLU()]
+        d = width
+    model = _seeded(lambda: nn.Sequential(*layers, nn.Linear(d, 10)))
+    return _init(model, he=True, bias=0.0, head=0.1)
+
+
+@pytest.mark.parametrize("norm,scale", [(nn.BatchNorm1d, 100.0), (nn.LayerNorm, 0.01)])
+def test_an_unstandardised_input_is_its_own_finding(norm, scale):
+    """A healthy normalised MLP: the input's scale is the one problem, not vanishing/exploding."""
+    x, y = _vectors()
+    report = checkup.run(_norm_mlp(norm), scale * x, y)
+    assert report.problems == ("input scale",), report.table()
+    f = report.finding("input rms")
+    assert math.isclose(f.value, scale * float(x.pow(2).mean().sqrt()), rel_tol=1e-5)
+    assert f.words.startswith("input scale: the input has rms") and f.severity == "problem"
+    assert 0.1 < report.finding("signal: smallest").value <= report.finding("signal: largest").value < 10
+    assert checkup.run(_norm_mlp(norm), x, y).problems == ()
+
+
+def test_binary_classifiers_are_checked_against_ln_2():
+    model = _init(_seeded(lambda: nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 1))),
+                  he=True, bias=0.0, head=0.1)
+    x, _ = _vectors()
+    y = torch.randint(0, 2, (64,), generator=_gen(6))
+    ref = float(nn.functional.binary_cross_entropy_with_logits(model(x).squeeze(1), y.float()))
+    for report in (checkup.run(model, x, y), checkup.run(model, x, y.float().unsqueeze(1)),
+                   checkup.run(model, x, y, nn.BCEWithLogitsLoss())):
+        assert report.loss_kind == "binary_cross_entropy" and report.n_classes == 2
+        assert report.expected_loss == math.log(2) and math.isclose(report.loss, ref, rel_tol=1e-5)
+        assert report.problems == () and "close to ln 2" in report.diagnosis[0]
+    with torch.no_grad():
+        model[2].weight.mul_(3000)
+    loud = checkup.run(model, x, y.float(), nn.BCEWithLogitsLoss())
+    assert loud.loss > 10 * math.log(2) and "initial loss" in loud.problems
+
+
+def test_a_sigmoid_at_the_end_is_scored_as_a_probability():
+    model = _seeded(lambda: nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 1), nn.Sigmoid()))
+    with torch.no_grad():
+        model[2].weight.mul_(30)
+    x, _ = _vectors()
+    y = torch.randint(0, 2, (64, 1), generator=_gen(6)).float()
+    ref = float(nn.functional.binary_cross_entropy_with_logits(model[:3](x), y))
+    wrong = checkup.run(model, x, y, nn.BCEWithLogitsLoss())
+    assert {"initial loss", "probabilities as output"} <= set(wrong.problems)
+    assert math.isclose(wrong.loss, ref, rel_tol=1e-5)
+    right = checkup.run(model, x, y, nn.BCELoss())
+    assert right.finding("probabilities") is None and "initial loss" in right.problems
+
+
+class _Functional(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(20, 64), nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc2(nn.functional.relu(self.fc1(x)))
+
+
+class _RawParameter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(20, 64) / math.sqrt(20))
+        self.unused = nn.Linear(3, 3)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.head(x @ self.w)
+
+
+def test_what_hooks_cannot_see_is_listed_as_not_checked():
+    x, y = _vectors()
+    functional = checkup.run(_seeded(_Functional), x, y)
+    assert [u.what for u in functional.unchecked] == ["relu called as a function"]
+    assert functional.problems == ()
+    assert functional.diagnosis[-1].startswith("not checked: relu called as a function")
+    assert not any(d.startswith("no problem found") for d in functional.diagnosis)
+    assert functional.finding("dead units") is None, "no dead-unit rule was applied"
+    raw = checkup.run(_seeded(_RawParameter), x, y)
+    whats = {u.where: u.what for u in raw.unchecked}
+    assert "w (20, 64)" in whats["_RawParameter"] and whats["unused"] == "Linear's parameters"
+    module_relu = checkup.run(_seeded(lambda: mlp(depth=3)), x, y)
+    assert module_relu.unchecked == () and module_relu.finding("dead units").severity == "ok"
+
+
+def _resnet(head=1.0):
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.c1, self.b1 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+            self.c2, self.b2 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+            self.r1, self.r2 = nn.ReLU(), nn.ReLU()
+
+        def forward(self, x):
+            return self.r2(x + self.b2(self.c2(self.r1(self.b1(self.c1(x))))))
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                          Block(8), Block(8), Block(8), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(8, 10))
+    with torch.no_grad():
+        model[-1].weight.mul_(head)
+    return model
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_initial_loss_is_graded_by_how_far_off_it_is(seed):
+    """A default BatchNorm ResNet on a batch of 32 is not "confidently wrong"; with its head x2.5
+    (1.2x to 1.6x ln C on these seeds) the loss is a note (or within the batch's noise), not a
+    problem; x30 is a problem."""
+    g = _gen(100 + seed)
+    x, y = torch.randn(32, 3, 8, 8, generator=g), torch.randint(0, 10, (32,), generator=g)
+    default = checkup.run(_seeded(_resnet, seed), x, y)
+    assert "initial loss" not in default.problems and default.loss < 1.5 * math.log(10)
+    assert default.loss_se is not None and default.loss_se > 0
+    for head, severity in ((2.5, ("note", "ok")), (30.0, ("problem",))):
+        report = checkup.run(_seeded(lambda h=head: _resnet(h), seed), x, y)
+        f = report.finding("loss / ln C")
+        assert f.severity in severity, (head, f.words)
+        assert ("initial loss" in report.problems) == (f.severity == "problem")
+        if f.severity == "note":
+            assert 1 < f.value < checkup.CONFIDENT_FACTOR and "somewhat confident" in f.words
+
+
+def test_a_loss_below_ln_c_is_a_leak():
+    g = _gen(8)
+    x = torch.randn(64, 10, generator=g)
+    model = nn.Linear(10, 10)
+    with torch.no_grad():
+        model.weight.copy_(3 * torch.eye(10))
+        model.bias.zero_()
+    report = checkup.run(model, x, x.argmax(1))
+    f = report.finding("loss / ln C")
+    assert f.severity == "problem" and f.value < 1 - checkup.LOSS_TOLERANCE and "leak" in f.words
+    assert report.problems == ("initial loss",)
+
+
+def test_an_exploding_gradient_is_named():
+    """A first layer 1000x too small behind BatchNorm: the signal recovers, but its grad:data
+    is huge next to the last hidden layer's."""
+    model = _seeded(lambda: nn.Sequential(nn.Linear(20, 64), nn.BatchNorm1d(64), nn.ReLU(),
+                                          nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)))
+    with torch.no_grad():
+        model[0].weight.mul_(1e-3)
+    report = checkup.run(model, *_vectors())
+    assert report.problems == ("exploding gradient",), report.table()
+    f = report.finding("grad:data, first / last hidden")
+    assert f.value > checkup.GRAD_DATA_FACTOR and "exploding gradient" in report.layers[0].flags
+
+
+def test_findings_are_structured_and_the_diagnosis_is_their_words():
+    report = checkup.run(BAD["mlp, std 0.01"][0](), *_vectors())
+    assert all(f.severity in checkup.SEVERITIES for f in report.findings)
+    assert report.problems == tuple(f.name for f in report.findings if f.severity == "problem")
+    for f in report.findings:
+        if f.severity in ("problem", "note") or f.rule == "loss / ln C":
+            assert f.words in report.diagnosis and f.words.startswith(f.name)
+    low = report.finding("signal: smallest")
+    weighted = [r for r in report.layers if r.input_rms is not None]
+    assert low.value == min(r.input_rms for r in weighted[1:]) / weighted[0].input_rms
