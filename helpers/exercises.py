@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+import torch
+
 from helpers import stats
 
 __all__ = ["Result", "Exercise", "Diagnosis", "OpenExercise", "ex", "register"]
@@ -664,6 +666,172 @@ register(
             "Var(x) = 1/12. std(a) = sqrt(n Var(w) E[x^2]) = sqrt(10,000 / 9) = 33.3 here, twice\n"
             "what Var(x) would predict (16.7). LeCun's rule assumes standardised inputs: centre\n"
             "the data (or count E[x^2]) before choosing Var(w) = 1/n."
+        ),
+    )
+)
+
+
+# --- 09: which deep net will train, read from its init; open exercises --------------------------
+
+_DEPTH16_RULES: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = {
+    "A": lambda w, g: w.uniform_(-(w.shape[1] ** -0.5), w.shape[1] ** -0.5, generator=g),
+    "B": lambda w, g: w.normal_(0.0, math.sqrt(2 / w.shape[1]), generator=g),
+    "C": lambda w, g: w.normal_(0.0, math.sqrt(2 / (w.shape[0] + w.shape[1])), generator=g),
+}
+"""Notebook 09's three unnamed 16-layer nets: nn.Linear's default U(+-1/sqrt(fan_in)), He, Xavier."""
+
+
+def _depth16_table(seed: int, depth: int = 16, width: int = 32) -> str:
+    """std of the pre-activations, at init, of three ReLU nets whose weights follow a hidden rule."""
+    shown = list(range(0, depth + 1, 4))
+    lines = [f"std of the pre-activation at init, three ReLU nets of {depth} layers x {width} "
+             f"(input std 1, zero biases)", "  layer: " + "".join(f"{d:>9}" for d in shown)]
+    for i, rule in enumerate(_DEPTH16_RULES.values()):
+        g = torch.Generator().manual_seed(seed * 101 + i)
+        h = torch.randn(512, width, generator=g)
+        stds = [float(h.std())]
+        for _ in range(depth):
+            a = h @ rule(torch.empty(width, width), g).T
+            stds.append(float(a.std()))
+            h = torch.relu(a)
+        lines.append(f"  net {'ABC'[i]}: " + "".join(f"{stds[d]:9.2g}" for d in shown))
+    return "\n".join(lines)
+
+
+register(
+    Diagnosis(
+        name="which_net_trains",
+        want={"trains": "B", "stuck at chance": "A"},
+        choices=("A", "B", "C"),
+        why={
+            "trains": "Only a net whose std stays of order 1 from layer to layer gives every layer "
+            "a signal and a gradient to learn from: fan_in Var(W) / 2 = 1, He's rule.",
+            "stuck at chance": "The fastest fall is a variance factor of 1/6 per layer (std x0.41), "
+            "nn.Linear's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with Var(W) = 1/(3 fan_in): "
+            "after 16 layers almost nothing reaches the output, and the sweep finds it at chance "
+            "in every run.",
+        },
+        hint_text="Divide each std by the one four layers before it: that is the factor per four "
+        "layers. A ReLU layer multiplies the variance by fan_in Var(W) / 2; which of the sweep's "
+        "schemes give 1, 1/2 and 1/6?",
+        solution_text=(
+            "answer = {\"trains\": \"B\", \"stuck at chance\": \"A\"}\n"
+            "Per layer a ReLU net multiplies the pre-activation variance by fan_in Var(W) / 2:\n"
+            "  B: x1   (std of order 1)       He, Var(W) = 2/fan_in: trains at depth 16\n"
+            "  C: x1/2 (std x0.71 per layer)  Xavier on square layers: stuck in some runs\n"
+            "  A: x1/6 (std x0.41 per layer)  nn.Linear's default: at chance in every run\n"
+            "After 16 layers C's std is about 0.71^16 = 0.004 of the input's, A's about\n"
+            "0.41^16 = 6e-7."
+        ),
+        table=_depth16_table,
+    )
+)
+
+register(
+    OpenExercise(
+        name="he_vs_lsuv_full_sweep",
+        hint_text="Compare the he and lsuv rows depth by depth, seed by seed (sweep.at('he', d)). "
+        "LSUV rescales each layer on a real batch; He relies on the average over random weights.",
+        solution_text=(
+            "FULL_SWEEP = True trains depths 2, 5, 10, 15, 20, 25, 30 with 3 seeds and 300 steps.\n"
+            "Compare sweep.at('he', d) with sweep.at('lsuv', d) depth by depth. With SEED = 0, up to\n"
+            "depth 15 both train (final losses below 0.09, LSUV a little lower). At depth 20 a gap\n"
+            "opens: He's three runs end at 0.12-0.68, LSUV's at 0.03-0.07. At 25 and 30 both become\n"
+            "erratic from run to run (one He run reaches inf at depth 30, one LSUV run 2.18, near\n"
+            "chance): at this learning rate and budget neither is reliable that deep.\n"
+            "Why measuring can beat the formula: He sets Var(W) = 2/fan_in, which keeps the variance\n"
+            "only on average over weight draws. One drawn layer of width 32 multiplies it by a random\n"
+            "factor around 1, and over 20 layers those factors multiply, so some runs start with a\n"
+            "signal far from 1. LSUV measures each layer's output on a real minibatch and divides it\n"
+            "out, so every layer starts at variance 1 whatever the draw. It fixes the start only:\n"
+            "what happens during training at depth 25-30 is another matter."
+        ),
+    )
+)
+
+register(
+    OpenExercise(
+        name="tanh_critical_edge",
+        hint_text="Compare chi_1 = sigma_w^2 E[tanh'(sqrt(q) z)^2] at q ~ 1 and as q -> 0 "
+        "(criticality.mean_field gives both).",
+        solution_text=(
+            "At width * Var(W) = 0.5 both lines fall in a straight line on the log axis: signal and\n"
+            "gradient shrink geometrically (mean field: about 10^-7.7 over 50 layers).\n"
+            "At 1 (the critical line) both fall only slowly, about 10^-1 over 50 layers. The\n"
+            "gradient fades fastest in the first layers, next to the input: there the signal still\n"
+            "has q ~ 1, where tanh bends and chi_1 = E[tanh'(z)^2] < 1. Deeper, q shrinks toward 0,\n"
+            "tanh looks linear and chi_1 -> 1, so each further layer costs less.\n"
+            "criticality.mean_field_profile('tanh', s, 50) puts the gradient's end near 0 at\n"
+            "s = 1.4 (log10 growth -0.004): to the right of the critical line. At finite depth the\n"
+            "signal never reaches q = 0, so a little extra gain is needed to balance the bend; the\n"
+            "critical line is where the limit of infinite depth is balanced."
+        ),
+    )
+)
+
+
+# --- 10: predict a residual block's growth; the first step at a ten-fold lr ------------------------
+
+
+def _block_var_explain(args: tuple, got: Any, want: float) -> str:
+    g1, g2 = args
+    note = ""
+    if _close(got, g1**2 * g2**2 / 2, 1e-6, 0):
+        note = " That is the branch alone: the identity path carries Var(x) too."
+    elif _close(got, 1 + g1**2 * g2**2, 1e-6, 0):
+        note = " ReLU zeroes half of a symmetric input: it halves the second moment."
+    elif _close(got, math.sqrt(want), 1e-6, 0):
+        note = " That is the factor on the std; the question asks for the variance."
+    return (
+        f"block_var_factor: for gain1={_fmt(g1)}, gain2={_fmt(g2)} you returned {_fmt(got)}; "
+        f"W1 gives Var gain1^2 Var(x), ReLU halves it, W2 multiplies by gain2^2, and the identity "
+        f"path adds Var(x): 1 + gain1^2 gain2^2 / 2 = {want:.4g}.{note}"
+    )
+
+
+register(
+    Exercise(
+        name="block_var_factor",
+        cases=[((g1, g2), 1 + g1**2 * g2**2 / 2)
+               for g1, g2 in ((math.sqrt(2), 1.0), (math.sqrt(2), math.sqrt(2)), (1.0, 1.0),
+                              (math.sqrt(2), 1 / math.sqrt(50)), (2.0, 0.5), (math.sqrt(2), 0.0))],
+        explain=_block_var_explain,
+        hint_text="kaiming_normal_ with gain g on a square layer of width n draws Var(W) = g^2/n, so "
+        "Var(W x) = g^2 Var(x). Follow Var through W1, the ReLU and W2, then add the identity path.",
+        solution_text=(
+            "def block_var_factor(gain1, gain2):\n"
+            "    return 1 + gain1**2 * gain2**2 / 2\n"
+            "# He branches (sqrt(2), 1): 2. Both gains sqrt(2): 3, so 50 blocks give 3^50 ~ 7e23 in\n"
+            "# variance. Gains (sqrt(2), 1/sqrt(L)): 1 + 1/L, the 1/sqrt(L) init of section 2."
+        ),
+        rel=1e-6,
+    )
+)
+
+register(
+    OpenExercise(
+        name="residual_first_step",
+        hint_text="Build residual.residual_classifier('scaled', 50, 32, 10, 2) and the 'zero' one with "
+        "the same seed, take 64 training examples, do one loss.backward() and p -= lr * p.grad.",
+        solution_text=(
+            "data = train.make_blobs(seed=0)\n"
+            "idx = torch.randperm(len(data.y_train), generator=torch.Generator().manual_seed(0))[:64]\n"
+            "xb, yb = data.x_train[idx], data.y_train[idx]\n"
+            "for b in ('scaled', 'zero'):\n"
+            "    net = residual.residual_classifier(b, 50, 32, 10, 2, seed=0)\n"
+            "    before = net(xb).detach()\n"
+            "    torch.nn.functional.cross_entropy(net(xb), yb).backward()\n"
+            "    with torch.no_grad():\n"
+            "        for p in net.parameters():\n"
+            "            p -= 0.1 * p.grad\n"
+            "    print(b, float((net(xb).detach() - before).std() / before.std()))\n"
+            "With seed 0 the 1/sqrt(L) net's logits move about 900 times their own std in one step\n"
+            "(about 3.5 times at lr 0.01); the zero-gated net's move about 1.6 times (0.17 at lr 0.01).\n"
+            "Why: in the 1/sqrt(L) net all 50 branches are live, so the first step changes 100 weight\n"
+            "matrices at once and their changes compound through 50 blocks; its gradient norm is about\n"
+            "6 times the zero-gated net's. In the zero-gated net the branches are switched off: the\n"
+            "first step moves the 50 scalar gates (and the two end layers), and the branches switch on\n"
+            "gradually. One step that large sends the next losses to inf."
         ),
     )
 )

@@ -19,6 +19,7 @@ RIGHT = {
     "max_stable_lr": lambda curvature: 2 / curvature,
     "momentum_effective_lr": lambda lr, momentum: lr / (1 - momentum),
     "residual_stream_var": lambda depth, ratio: (1 + ratio) ** depth,
+    "block_var_factor": lambda gain1, gain2: 1 + gain1**2 * gain2**2 / 2,
     "gpt2_residual_std": lambda n_layer: 0.02 / math.sqrt(2 * n_layer),
     "mup_adam_lr_factor": lambda layer, width, base: 1.0 if layer == "input" else base / width,
 }
@@ -34,6 +35,7 @@ WRONG = {
     "max_stable_lr": lambda curvature: 1 / curvature,
     "momentum_effective_lr": lambda lr, momentum: lr * (1 - momentum),
     "residual_stream_var": lambda depth, ratio: 1 + depth * ratio,
+    "block_var_factor": lambda gain1, gain2: gain1**2 * gain2**2 / 2,
     "gpt2_residual_std": lambda n_layer: 0.02 / math.sqrt(n_layer),
     "mup_adam_lr_factor": lambda layer, width, base: 1.0,
 }
@@ -209,6 +211,60 @@ def test_open_exercise_has_a_worked_solution_and_a_quiet_starter(name, capsys):
 def test_07_08_open_exercises_have_worked_solutions(name, capsys):
     """07 and 08's open exercises: a quiet starter, and a worked solution behind .solution() (the
     claims in those solutions are measured in tests/test_zigzag.py)."""
+    e = getattr(ex, name)
+    assert e.result(...).status == "not attempted" and e.result("my answer").status == "answered"
+    e.solution()
+    assert len(capsys.readouterr().out.splitlines()) > 5
+
+
+# --- 09 and 10: which deep net trains, a block's growth, open exercises ------------------------
+
+
+def test_which_net_trains_right_and_wrong():
+    assert ex.which_net_trains.result({"trains": "B", "stuck at chance": "A"}).passed
+    r = ex.which_net_trains.result({"trains": "B", "stuck at chance": "C"})
+    assert r.status == "incorrect" and "1/6 per layer" in r.message
+    assert ex.which_net_trains.result({"trains": ..., "stuck at chance": ...}).status == "not attempted"
+
+
+def test_which_net_trains_table_shows_what_the_answer_claims():
+    """09: net B (He) keeps its std of order 1 over 16 layers, C (Xavier) falls ~0.71 per layer
+    and A (default) ~0.41 per layer, so the answer is readable from the printed table."""
+    for seed in (0, 1, 2):
+        rows = {line.split(":")[0][-1]: [float(v) for v in line.split(":")[1].split()]
+                for line in ex.which_net_trains.table(seed).splitlines() if line.startswith("  net")}
+        a, b, c = (np.array(rows[k]) for k in "ABC")
+        assert 0.1 < b[-1] < 10, "He: of order 1 after 16 layers"
+        assert c[-1] ** (1 / 16) == pytest.approx(math.sqrt(0.5), rel=0.15)
+        assert a[-1] ** (1 / 16) == pytest.approx(math.sqrt(1 / 6), rel=0.15)
+
+
+def test_block_var_factor_names_the_mistakes():
+    """10: the branch without the identity path, ReLU's halving forgotten, the std for the variance."""
+    assert "identity path" in ex.block_var_factor.result(lambda g1, g2: g1**2 * g2**2 / 2).message
+    assert "halves" in ex.block_var_factor.result(lambda g1, g2: 1 + g1**2 * g2**2).message
+    assert "the std" in ex.block_var_factor.result(
+        lambda g1, g2: math.sqrt(1 + g1**2 * g2**2 / 2)).message
+
+
+def test_block_var_factor_matches_a_measured_block():
+    """The checker's formula is what a real block of width 512 does (He branches: 2; both sqrt(2): 3)."""
+    import torch
+
+    from helpers import residual
+
+    for g2, want in ((1.0, 2.0), (math.sqrt(2), 3.0)):
+        block = residual.residual_blocks(1, 512, "he", seed=0)[0]
+        with torch.no_grad():
+            block.fc2.weight.mul_(g2)
+        x = torch.randn(2048, 512, generator=torch.Generator().manual_seed(1))
+        got = float(block(x).detach().var() / x.var())
+        assert got == pytest.approx(want, rel=0.05)
+        assert ex.block_var_factor.cases[[1.0, math.sqrt(2)].index(g2)][1] == pytest.approx(want)
+
+
+@pytest.mark.parametrize("name", ["he_vs_lsuv_full_sweep", "tanh_critical_edge", "residual_first_step"])
+def test_09_10_open_exercises_have_worked_solutions(name, capsys):
     e = getattr(ex, name)
     assert e.result(...).status == "not attempted" and e.result("my answer").status == "answered"
     e.solution()
