@@ -899,3 +899,141 @@ register(
         ),
     )
 )
+
+
+# --- 03: which starts leave clones; 04: name the init from a per-layer std table ----------------
+
+_STARTS_03 = ("constant", "zero", "random")
+
+
+def _clones_explain(args: tuple, got: Any, want: float) -> str:
+    hidden, output = args
+    if want == 1:
+        why = ("every hidden unit starts with the same incoming and the same outgoing weights, so "
+               "each gets the same gradient at every step: they stay clones.")
+    elif hidden == "random":
+        why = "the hidden units start with different incoming weights, and training keeps them apart."
+    else:
+        why = ("the units start with equal incoming weights, but their outgoing weights differ, so "
+               "the error each receives, sum_m V_mj delta_m, differs: the first step splits them.")
+    return (f"distinct_after_training: hidden {hidden}, output {output}: you returned {_fmt(got)}, "
+            f"but {int(want)} of the 32 hidden units are distinct after training: {why}")
+
+
+register(
+    Exercise(
+        name="distinct_after_training",
+        cases=[((h, o), 1.0 if "random" not in (h, o) else 32.0)
+               for h, o in (("constant", "constant"), ("constant", "random"), ("random", "zero"),
+                            ("zero", "zero"), ("random", "random"), ("zero", "random"),
+                            ("constant", "zero"), ("random", "constant"))],
+        explain=_clones_explain,
+        hint_text="The gradient dL/dW_jk = (sum_m V_mj delta_m) tanh'(z_j) x_k: two units "
+        "get the same update only if they have the same incoming weights AND the same outgoing "
+        "weights V_:j. Check both for each start.",
+        solution_text=(
+            "def distinct_after_training(hidden, output):\n"
+            "    return 1 if 'random' not in (hidden, output) else 32\n"
+            "Clones need equal incoming AND equal outgoing weights. Random hidden weights: the\n"
+            "rows differ from the start. Random output weights: the columns V_:j differ, so\n"
+            "each unit's error sum_m V_mj delta_m differs and the first step splits the rows.\n"
+            "Constant or zero in both layers: every unit gets the same gradient for ever."
+        ),
+    )
+)
+
+register(
+    OpenExercise(
+        name="relu_constant",
+        hint_text="Redo the argument of 'Why: identical units get identical gradients' with relu "
+        "in place of tanh: what are h_j and V at c = 0?",
+        solution_text=(
+            "symmetry.symmetry_run(DATA, 'constant', c, activation='relu', steps=STEPS,\n"
+            "                      dtype=torch.float64, seed=SEED).groups   # [32] for every c\n"
+            "No constant gives more than one distinct unit: the gradient argument never used\n"
+            "the shape of the activation, only that equal units compute equal values. At c = 0,\n"
+            "z_j = 0, so h_j = relu(0) = 0 and V = 0: dL/dV = delta h = 0 and dL/dW has the\n"
+            "factor sum_m V_mj delta_m = 0. Only the output bias learns, as with tanh."
+        ),
+    )
+)
+
+
+_INIT_MYSTERY = {"A": ("xavier", None), "B": ("fixed", 0.1), "C": ("he", None), "D": ("fixed", 0.01)}
+"""Notebook 04's mystery stacks: 10 ReLU layers of 1000, each letter one init (a width the
+notebook's own tables do not use, so the rows must be read, not matched)."""
+
+
+def _init_table(seed: int) -> str:
+    """Per-layer forward std of the four mystery ReLU stacks (width 1000, depth 10)."""
+    from helpers import probe  # the probe is torch-heavy; only this table needs it
+
+    lines = ["forward std per layer of four ReLU stacks (width 1000, zero biases, N(0, 1) input)",
+             "layer:    " + "".join(f"{layer:>9d}" for layer in range(1, 11))]
+    for letter, (init, std) in _INIT_MYSTERY.items():
+        rec = probe.propagate(10, 1000, "relu", init, std=std, batch=128, seed=seed)
+        lines.append(f"stack {letter}:  " + "".join(f"{s:9.3g}" for s in rec.forward_std))
+    return "\n".join(lines)
+
+
+register(
+    Diagnosis(
+        name="name_the_init",
+        want={"he": "C", "xavier": "A", "std 0.01": "D", "std 0.1": "B"},
+        choices=("A", "B", "C", "D"),
+        why={
+            "he": "He's std sqrt(2/1000) gives a ReLU layer the gain sigma sqrt(n/2) = 1: look for "
+            "the row that stays level.",
+            "xavier": "Xavier's std 1/sqrt(1000) (for square layers) has no ReLU factor 2: sigma "
+            "sqrt(n/2) = 1/sqrt(2) = 0.71 per layer, a steady decay of about 30% a layer.",
+            "std 0.01": "std 0.01 gives 0.01 sqrt(500) = 0.22 per layer: the row that falls "
+            "about five-fold every layer.",
+            "std 0.1": "std 0.1 gives 0.1 sqrt(500) = 2.2 per layer: the row that grows.",
+        },
+        hint_text="Divide each row's std at layer 10 by its std at layer 9 (or take the 9th root "
+        "of layer 10 / layer 1): that is the gain sigma sqrt(n/2) of one ReLU layer. Solve for "
+        "sigma with n = 1000 and compare with 0.01, 0.1, 1/sqrt(1000) (Xavier) and sqrt(2/1000) (He).",
+        solution_text=(
+            "answer = {\"he\": \"C\", \"xavier\": \"A\", \"std 0.01\": \"D\", \"std 0.1\": \"B\"}\n"
+            "A ReLU layer multiplies the std by sigma sqrt(n/2) with n = 1000: He (sigma = 0.045)\n"
+            "by 1.0, so C stays level; Xavier (0.032) by 0.71, so A loses ~30% a layer; std 0.01 by\n"
+            "0.22, so D falls ~5x a layer; std 0.1 by 2.2, so B grows."
+        ),
+        table=_init_table,
+    )
+)
+
+register(
+    OpenExercise(
+        name="relu_std_by_width",
+        hint_text="The gain of a ReLU layer is sigma sqrt(n/2). Which sigma makes it 1 at n = 50? "
+        "At n = 500? Then find those values on the slider.",
+        solution_text=(
+            "The forward std holds where sigma sqrt(n/2) = 1, i.e. sigma = sqrt(2/n): 0.2 at width\n"
+            "50 and 0.063 at width 500 (the slider's 0.2 and 0.0631). Measured with\n"
+            "probe.propagate(10, n, 'relu', 'fixed', std=s): std 0.2 keeps 0.68 of layer 1's std\n"
+            "after 10 layers at width 50, but grows ~26,000x at width 500; std 0.0631 keeps 0.82\n"
+            "at width 500 and loses ~50,000x at width 50. The right std depends on the width:\n"
+            "that is why He's rule is written in terms of fan_in."
+        ),
+    )
+)
+
+register(
+    OpenExercise(
+        name="tanh_depth_50",
+        hint_text="Try std = k / sqrt(500) for k = 1, 1.2, 5/3, 2 at depth 50, and read both the "
+        "forward and the gradient line.",
+        solution_text=(
+            "probe.propagate(50, 500, 'tanh', 'fixed', std=k / math.sqrt(500)) for a few k:\n"
+            "  k = 1 (Xavier/LeCun): forward std 0.63 -> 0.10 by layer 50, gradient x0.18\n"
+            "  k = 1.2:              forward settles at 0.42 from layer 10, gradient x1.5\n"
+            "  k = 5/3 (torch gain): forward settles at 0.65, gradient grows x96 to layer 1\n"
+            "  k = 2:                forward settles at 0.73, gradient grows x1,800\n"
+            "At k = 1 the forward std keeps shrinking (slowly: tanh is flatter than the identity).\n"
+            "Any k a little above 1 stops the shrinking, but the larger k, the more the gradient\n"
+            "grows toward the input: only a narrow band just above 1 keeps both roughly flat.\n"
+            "Notebook 09 maps this edge for every std and depth."
+        ),
+    )
+)

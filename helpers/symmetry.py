@@ -23,6 +23,7 @@ __all__ = [
     "relative_spread",
     "unit_groups",
     "distinct_units",
+    "closest_units",
     "constant_",
     "nudge_",
     "SymmetryRun",
@@ -104,6 +105,45 @@ def distinct_units(weight: torch.Tensor, rtol: float = 0.0) -> int:
     return len(unit_groups(weight, rtol))
 
 
+def closest_units(weight: torch.Tensor) -> float:
+    """The smallest Euclidean distance between two rows (hidden units) of a weight matrix.
+
+    0 when two units are clones; for a random start, about the distance the init's std implies.
+    Comparing it before and after training asks whether training pulls units back together.
+    Introduced in notebooks/03_constant_and_random_init.ipynb.
+    """
+    if weight.dim() != 2 or weight.shape[0] < 2:
+        raise ValueError("weight must be 2-D with >= 2 rows (units x inputs), got shape "
+                         f"{tuple(weight.shape)}")
+    w = weight.detach().double()
+    d = torch.cdist(w, w)
+    d.fill_diagonal_(math.inf)
+    return float(d.min())
+
+
+def _start_(layer: nn.Linear, start: str, value: float, gen: torch.Generator) -> None:
+    """Draw one layer's weight from `start` (see STARTS) with `value`, its bias 0 (in place)."""
+    with torch.no_grad():
+        if start == "constant":
+            layer.weight.fill_(value)
+        elif start == "normal":
+            layer.weight.normal_(0.0, value, generator=gen)
+        elif start == "uniform":
+            bound = math.sqrt(3) * value
+            layer.weight.uniform_(-bound, bound, generator=gen)
+        else:
+            layer.weight.uniform_(0.0, 1.0, generator=gen)
+        layer.bias.zero_()
+
+
+def _check_start(name: str, start: str, value: float) -> None:
+    validate.one_of(name, start, STARTS)
+    if start in ("normal", "uniform") and not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} {start!r} needs value = std > 0, got {value}")
+    if start == "constant" and not math.isfinite(value):
+        raise ValueError(f"{name} 'constant' needs a finite value, got {value}")
+
+
 def constant_(model: nn.Module, value: float) -> nn.Module:
     """Set every Linear weight of `model` to `value` and every bias to 0 (in place); return it.
 
@@ -150,7 +190,10 @@ class SymmetryRun:
     one entry after the last step; groups is unit_groups(hidden_weight, CLONE_RTOL).
     distinct_after counts rows exactly; len(groups) counts them up to CLONE_RTOL.
     test_answers is how many different classes the trained net predicts over the test set
-    (1: it gives every input the same answer).
+    (1: it gives every input the same answer). initial_loss and logit_std are the training
+    set's cross-entropy and the std of the logits at initialisation (ln C and small: unsure;
+    far above ln C: confidently wrong). closest_before / closest_after are closest_units of the
+    hidden weight before and after training.
     """
 
     start: str
@@ -166,6 +209,10 @@ class SymmetryRun:
     spread_history: list[float] = field(default_factory=list)
     groups: list[int] = field(default_factory=list)
     test_answers: int = 0
+    initial_loss: float = math.nan
+    logit_std: float = math.nan
+    closest_before: float = math.nan
+    closest_after: float = math.nan
 
     @property
     def relative_spread_after(self) -> float:
@@ -197,6 +244,8 @@ def symmetry_run(
     batch_size: int = 1,
     dtype: torch.dtype = torch.float32,
     nudge_ulps: int = 0,
+    output_start: str | None = None,
+    output_value: float = 0.0,
     seed: int = 0,
 ) -> SymmetryRun:
     """Train a one-hidden-layer MLP from `start` (see STARTS) and measure its hidden units.
@@ -207,11 +256,16 @@ def symmetry_run(
     that many ulps after the init (nudge_), a rounding error made on purpose. Clones stay
     clones in exact arithmetic; in floats, sums such as z = Wx are rounded, and a kernel
     may round some units differently from others (see notebook 03, section 4).
+    output_start / output_value, if given, start the output layer differently from the hidden
+    one (drawn from a generator seeded by seed + 1), e.g. to tell a saturated hidden layer's
+    effect from an oversized output layer's.
     Introduced in notebooks/03_constant_and_random_init.ipynb.
     """
     validate.one_of("start", start, STARTS)
     if start in ("normal", "uniform") and not (math.isfinite(value) and value > 0):
         raise ValueError(f"start {start!r} needs value = std > 0, got {value}")
+    if output_start is not None:
+        _check_start("output_start", output_start, output_value)
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be one of (torch.float32, torch.float64), got {dtype}")
     widths = [data.n_features, width, data.n_classes]
@@ -224,6 +278,8 @@ def symmetry_run(
         gen = torch.Generator().manual_seed(seed)
         for layer in (model[0], model[2]):
             nn.init.uniform_(layer.weight, generator=gen)
+    if output_start is not None:
+        _start_(model[2], output_start, output_value, torch.Generator().manual_seed(seed + 1))
     model.to(dtype)
     if nudge_ulps:
         nudge_(model, nudge_ulps)
@@ -231,8 +287,11 @@ def symmetry_run(
         data = train.Dataset(data.x_train.to(dtype), data.y_train, data.x_test.to(dtype), data.y_test)
     hidden = model[0]
     before = unit_spread(hidden.weight)
+    closest_before = closest_units(hidden.weight) if width > 1 else math.nan
     with torch.no_grad():
         preact = hidden(data.x_train)
+        logits = model(data.x_train)
+        initial_loss = float(nn.functional.cross_entropy(logits, data.y_train))
     saturated = (
         stats.saturated_fraction(preact.numpy(), activation)
         if activation in stats.SATURATION else math.nan
@@ -248,4 +307,6 @@ def symmetry_run(
     return SymmetryRun(start, value, width, before, unit_spread(hidden.weight),
                        distinct_units(hidden.weight), float(preact.std()), saturated, history,
                        hidden.weight.detach().clone(), spreads,
-                       unit_groups(hidden.weight, CLONE_RTOL), answers)
+                       unit_groups(hidden.weight, CLONE_RTOL), answers, initial_loss,
+                       float(logits.std()), closest_before,
+                       closest_units(hidden.weight) if width > 1 else math.nan)

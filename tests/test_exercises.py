@@ -22,6 +22,7 @@ RIGHT = {
     "block_var_factor": lambda gain1, gain2: 1 + gain1**2 * gain2**2 / 2,
     "gpt2_residual_std": lambda n_layer: 0.02 / math.sqrt(2 * n_layer),
     "mup_adam_lr_factor": lambda layer, width, base: 1.0 if layer == "input" else base / width,
+    "distinct_after_training": lambda hidden, output: 1 if "random" not in (hidden, output) else 32,
 }
 WRONG = {
     "pytorch_default_var": lambda fan_in: 1 / fan_in,
@@ -38,6 +39,7 @@ WRONG = {
     "block_var_factor": lambda gain1, gain2: gain1**2 * gain2**2 / 2,
     "gpt2_residual_std": lambda n_layer: 0.02 / math.sqrt(n_layer),
     "mup_adam_lr_factor": lambda layer, width, base: 1.0,
+    "distinct_after_training": lambda hidden, output: 1 if hidden != "random" else 32,
 }
 
 
@@ -269,3 +271,40 @@ def test_09_10_open_exercises_have_worked_solutions(name, capsys):
     assert e.result(...).status == "not attempted" and e.result("my answer").status == "answered"
     e.solution()
     assert len(capsys.readouterr().out.splitlines()) > 5
+
+
+# --- 03 distinct_after_training, 04 name_the_init and the open exercises of 03-04 -------------
+
+
+def test_distinct_after_training_right_and_wrong():
+    """Clones need equal incoming AND outgoing weights: "constant hidden layer = clones" is wrong."""
+    e = ex.distinct_after_training
+    assert e.result(lambda h, o: 1 if "random" not in (h, o) else 32).passed
+    r = e.result(lambda h, o: 1 if h != "random" else 32)
+    assert r.status == "incorrect" and "outgoing weights differ" in r.message
+    e.check(lambda h, o: ...)  # an untouched starter must not raise
+
+
+def test_name_the_init_right_and_wrong():
+    right = {"he": "C", "xavier": "A", "std 0.01": "D", "std 0.1": "B"}
+    assert ex.name_the_init.result(right).passed
+    r = ex.name_the_init.result({**right, "he": "A", "xavier": "C"})
+    assert r.status == "incorrect" and "stays level" in r.message
+
+
+def test_name_the_init_table_shows_what_the_answer_claims():
+    """Read from the printed table: C level, A x0.71 a layer, D x0.22, B x2.2 (ReLU, n = 1000)."""
+    rows = {line.split(":")[0][-1]: np.array([float(v) for v in line.split(":")[1].split()])
+            for line in ex.name_the_init.table(0).splitlines() if line.startswith("stack")}
+    factor = {k: (v[-1] / v[0]) ** (1 / 9) for k, v in rows.items()}
+    assert abs(factor["C"] - 1) < 0.05
+    assert abs(factor["A"] - 2**-0.5) < 0.05
+    assert abs(factor["D"] - 0.01 * math.sqrt(500)) < 0.02 and abs(factor["B"] - 0.1 * math.sqrt(500)) < 0.1
+
+
+@pytest.mark.parametrize("name", ["relu_constant", "relu_std_by_width", "tanh_depth_50"])
+def test_open_exercises_03_04_have_solutions(name, capsys):
+    e = getattr(ex, name)
+    assert e.result(...).status == "not attempted" and e.result("x").status == "answered"
+    e.solution()
+    assert f"Solution ({name})" in capsys.readouterr().out

@@ -2,7 +2,9 @@
 
 Protects: unit_spread / unit_groups / distinct_units against brute force; constant init keeps
 every hidden unit a clone through training (in float64, up to rounding), random init does not;
-a one-ulp nudge is exactly one ulp and training amplifies it.
+a one-ulp nudge is exactly one ulp and training amplifies it; clones need both layers constant
+(the answer key of ex.distinct_after_training); output_start separates the output layer's scale from
+the hidden layer's; notebook 03's plain-torch loop trains exactly what symmetry_run trains.
 """
 
 import math
@@ -132,5 +134,61 @@ def test_saturation_is_measured_for_tanh_only():
     ],
 )
 def test_bad_input_names_the_valid_choices(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_closest_units_equals_brute_force_and_rejects_one_row():
+    w = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0], [10.0, 0.0]])
+    assert symmetry.closest_units(w) == pytest.approx(1.0)
+    assert symmetry.closest_units(torch.full((4, 3), 0.5)) == 0.0
+    with pytest.raises(ValueError, match=">= 2 rows"):
+        symmetry.closest_units(torch.ones(1, 3))
+
+
+def test_output_start_changes_only_the_output_layer():
+    """output_start draws the output layer apart, so the hidden layer's effect can be told from the
+    output layer's (notebook 03's sigma sweep): the hidden start and saturation stay the same, the
+    logits' scale and the loss at the start follow the output layer."""
+    both = symmetry.symmetry_run(DATA, "normal", 10.0, width=8, steps=1)
+    small_out = symmetry.symmetry_run(DATA, "normal", 10.0, width=8, steps=1, output_start="normal",
+                                      output_value=0.1)
+    assert small_out.saturated == both.saturated and small_out.closest_before == both.closest_before
+    assert small_out.logit_std < 0.05 * both.logit_std
+    assert abs(small_out.initial_loss - math.log(DATA.n_classes)) < 0.5 < both.initial_loss - math.log(3)
+
+
+@pytest.mark.parametrize("hidden,output,distinct", [
+    ("constant", "constant", 1), ("constant", "zero", 1), ("zero", "zero", 1),
+    ("constant", "random", 8), ("zero", "random", 8), ("random", "zero", 8)])
+def test_clones_need_both_layers_constant(hidden, output, distinct):
+    """The answer key of ex.distinct_after_training, measured: equal incoming AND outgoing weights."""
+    start = {"constant": ("constant", 0.5), "zero": ("constant", 0.0), "random": ("normal", 0.1)}
+    r = symmetry.symmetry_run(DATA, *start[hidden], width=8, steps=200, dtype=torch.float64,
+                              output_start=start[output][0], output_value=start[output][1])
+    assert len(r.groups) == distinct
+
+
+def test_notebook_03_torch_loop_equals_symmetry_run():
+    """Notebook 03 shows the clone experiment as plain torch; it must train what symmetry_run trains."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks/03_constant_and_random_init.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    cell = next(src for src in sources if "torch.nn.init.constant_(layer.weight, 0.5)" in src)
+    ns = {"torch": torch, "train": train, "SEED": 3, "WIDTH": 8, "STEPS": 60}
+    ns["print"] = lambda *args, **kwargs: None  # the notebook prints; the test compares
+    exec(cell, ns)  # noqa: S102 - the notebook's own lines
+    r = symmetry.symmetry_run(ns["DATA"], "constant", 0.5, width=8, steps=60, dtype=torch.float64, seed=3)
+    assert torch.equal(ns["W"], r.hidden_weight) and ns["history"].loss == r.history.loss
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: symmetry.symmetry_run(DATA, "normal", 0.1, output_start="ones"), "output_start"),
+    (lambda: symmetry.symmetry_run(DATA, "normal", 0.1, output_start="normal", output_value=0.0), "std > 0"),
+])
+def test_output_start_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
