@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from helpers import checkup
-from helpers.exercises import Result, register
+from helpers.exercises import OpenExercise, Result, register
 from helpers.train import Dataset
 
 __all__ = [
@@ -232,5 +232,27 @@ register(RepairExercise(
         "He's std sqrt(2 / fan_in) keeps each ReLU layer's output at its input's scale (ReLU\n"
         "zeroes half of it); 0.3 was 2.4x that at fan_in 128, so the signal grew ~2.4x a layer.\n"
         "Shrinking the last layer (or zeroing it) starts every logit near 0: loss ~ ln 10."
+    ),
+))
+
+
+register(OpenExercise(
+    name="last_layer_scale",
+    hint_text="Copy section 4's cell and change only the last entry of the std list: 0, 0.1 and 1. "
+    "Compare the new rows of the log column by column with the row of std 0.01.",
+    solution_text=(
+        "for last in (0.0, 0.1, 1.0):\n"
+        "    net = make_net([GAIN / math.sqrt(f) for f in SIZES[:-2]] + [last])\n"
+        "    train_and_log(f\"3, last layer std {last}\", net)\n"
+        "At SEED = 0 this gave (initial loss, mean of the first 50 steps, test loss, test accuracy):\n"
+        "  std 0:    2.303, 0.56, 0.151, 95.5%   (every logit 0: the loss is exactly ln 10)\n"
+        "  std 0.01: 2.310, 0.56, 0.152, 95.1%\n"
+        "  std 0.1:  2.55,  0.47, 0.148, 95.8%   (1.1x ln 10: checkup still finds no problem)\n"
+        "  std 1:    11.0,  1.10, 0.357, 95.5%   (4.8x ln 10: checkup flags the initial loss)\n"
+        "With healthy hidden layers the accuracy hardly moved: here 400 steps made up for a bad\n"
+        "last layer. What moved is the start (the first steps are spent shrinking confident\n"
+        "logits) and the test loss, which punishes confident mistakes. Zero is a fine start for\n"
+        "the last layer alone: the hidden layers are random, so its units still get different\n"
+        "gradients."
     ),
 ))

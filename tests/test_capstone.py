@@ -131,3 +131,11 @@ def test_the_printed_solution_is_a_correct_answer():
     scope = {"capstone": capstone, "nn": nn, "torch": torch}
     exec(code, scope)  # noqa: S102 - our own solution text
     assert ex.repair_relu_net.result(scope["repaired"]).status == "correct"
+
+
+def test_open_exercise_has_a_worked_solution_and_reports_the_starter(capsys):
+    assert ex.last_layer_scale.result(...).status == "not attempted"
+    assert ex.last_layer_scale.result("the start and the test loss move").status == "answered"
+    ex.last_layer_scale.solution()
+    out = capsys.readouterr().out
+    assert "make_net" in out and "std 1:" in out
