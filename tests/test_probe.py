@@ -258,3 +258,35 @@ def test_net_cache_evicts_the_least_recently_used_net(monkeypatch):
     run(1)
     assert 1 in cached_seeds() and 2 not in cached_seeds()
     np.testing.assert_array_equal(run(0).forward_std, first.forward_std)
+
+
+def _notebook_04_loop() -> str:
+    """The per-layer loop notebook 04 shows as plain torch (its first line sets std and act)."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks/04_signal_propagation.ipynb"
+    nb = json.loads(path.read_text())
+    return next("".join(c["source"]) for c in nb["cells"]
+                if c["cell_type"] == "code" and "".join(c["source"]).startswith("std, act = "))
+
+
+@pytest.mark.parametrize("std_act,activation,init,std", [
+    ("0.01, torch.tanh", "tanh", "fixed", 0.01),
+    ("1.0, torch.tanh", "tanh", "fixed", 1.0),
+    ("math.sqrt(2 / WIDTH), torch.relu", "relu", "he", None),
+    ("math.sqrt(1 / WIDTH), torch.relu", "relu", "xavier", None),
+])
+def test_notebook_04_loop_measures_what_propagate_measures(std_act, activation, init, std):
+    """Notebook 04's visible loop and probe.propagate draw the same weights and input, so they agree
+    layer by layer up to float32 sums ((h @ W.T) * std against h @ (std W).T): the explorer and the
+    tables show what the loop shows."""
+    import math
+
+    first, rest = _notebook_04_loop().split("\n", 1)
+    assert first.startswith("std, act = 0.01, torch.tanh")
+    ns = {"torch": torch, "np": np, "math": math, "SEED": 1, "WIDTH": 300, "DEPTH": 8, "BATCH": 400}
+    ns["print"] = lambda *args, **kwargs: None  # the notebook prints; the test compares
+    exec(f"std, act = {std_act}\n" + rest, ns)  # noqa: S102 - the notebook's own lines
+    rec = probe.propagate(8, 300, activation, init, std=std, batch=400, seed=1)
+    np.testing.assert_allclose(ns["stds"], rec.forward_std, rtol=1e-4)
