@@ -1037,3 +1037,170 @@ register(
         ),
     )
 )
+
+
+# --- 05 Xavier / 06 He: diagnoses and open exercises --------------------------------------------
+
+_TANH_MYSTERY = {"A": 5 / 3 / math.sqrt(128), "B": 1 / math.sqrt(3 * 128), "C": 1.0}
+"""Notebook 05's mystery tanh stacks (8 layers of 128): weight std of Xavier with torch's tanh gain
+5/3, of the standard U(+-1/sqrt(n)) init, and a fixed 1 (a width and depth the notebook's own tables
+do not use, so the rows must be read, not matched)."""
+
+
+def _tanh_init_table(seed: int) -> str:
+    """Per-layer activation std, gradient std and saturated share of the three mystery tanh stacks."""
+    from helpers import probe  # the probe is torch-heavy; only this table needs it
+
+    recs = {k: probe.propagate(8, 128, "tanh", "fixed", std=s, batch=256, seed=seed)
+            for k, s in _TANH_MYSTERY.items()}
+    lines = ["activation std of three tanh stacks (8 layers of 128, zero biases, N(0, 1) input)",
+             "layer:    " + "".join(f"{layer:>8d}" for layer in range(1, 9))]
+    lines += [f"stack {k}:  " + "".join(f"{s:8.3f}" for s in r.forward_std) for k, r in recs.items()]
+    lines += ["gradient std dL/dh at layer 1 (layer 8's is about 1): "
+              + ", ".join(f"{k} {r.grad_std[0]:.3g}" for k, r in recs.items()),
+              "share of activations with |h| > 0.99 (saturated), layer 8: "
+              + ", ".join(f"{k} {r.saturated[-1]:.0%}" for k, r in recs.items())]
+    return "\n".join(lines)
+
+
+register(
+    Diagnosis(
+        name="name_the_tanh_init",
+        want={"standard": "B", "xavier_gain": "A", "std_1": "C"},
+        choices=("A", "B", "C"),
+        why={
+            "standard": "The standard init has Var(W) = 1/(3n): each layer divides the variance by "
+            "about 3, so look for the row whose activation std falls about 0.56x a layer and whose "
+            "gradient shrinks the same way toward layer 1.",
+            "xavier_gain": "Xavier with gain 5/3 keeps tanh's signal of order 1 without saturating "
+            "it: the activation std settles near 0.65 and the gradient grows only a little toward "
+            "layer 1.",
+            "std_1": "A weight std of 1 at fan_in 128 gives pre-activations of std about 11: tanh "
+            "is pinned at +-1 (most values saturated, activation std near 1), and the gradient "
+            "grows hundreds of times toward layer 1.",
+        },
+        hint_text="Read three things per stack: does the activation std fall, settle, or sit near "
+        "1? Does the gradient shrink or grow toward layer 1, and by how much? How much of layer 8 "
+        "is saturated?",
+        solution_text=(
+            "answer = {\"standard\": \"B\", \"xavier_gain\": \"A\", \"std_1\": \"C\"}\n"
+            "B: Var(W) = 1/(3n), a third of what the forward condition asks: activations and\n"
+            "gradients shrink by about 0.56 a layer, to ~1% over 8 layers (section 1, deeper).\n"
+            "A: Xavier x 5/3 settles at an activation std near 0.65 with no saturation; the\n"
+            "gradient grows under 2x toward layer 1.\n"
+            "C: std 1 makes each pre-activation a sum with std ~ sqrt(128) x 0.96 ~ 11, so tanh\n"
+            "saturates (about 80% of the values beyond 0.99) and the activation std sits near 1.\n"
+            "A flat activation std is not a healthy one: here the gradient grows ~2.5x a layer."
+        ),
+        table=_tanh_init_table,
+    )
+)
+
+register(
+    OpenExercise(
+        name="xavier_relu_depth",
+        hint_text="Notebook 06, section 2: with Var(W) = 1/n, one ReLU layer multiplies the variance "
+        "by 1/2. What does that do to the std over 4 steps (layer 1 to 5), and over 29?",
+        solution_text=(
+            "for depth in (5, 30):\n"
+            "    r = probe.propagate(depth, WIDTH, 'relu', 'xavier', seed=SEED)\n"
+            "    print(depth, r.forward_ratio, r.grad_ratio)\n"
+            "Prediction: ReLU halves the second moment, so with Var(W) = 1/n each layer multiplies\n"
+            "the std by sqrt(1/2) = 0.707: over 5 layers layer 5 keeps 0.707^4 = 0.25 of layer 1's\n"
+            "std, over 30 layers 0.707^29 ~ 4e-5. The measurement agrees (about 0.25 and of order\n"
+            "1e-5), and the gradients shrink the same way toward the input. Unlike tanh, ReLU never\n"
+            "acts like the identity near 0: it always zeroes half the signal, whatever its size.\n"
+            "So Xavier is not 'flat' for ReLU; He's Var(W) = 2/fan_in is (notebook 06)."
+        ),
+    )
+)
+
+
+def _stalled_net_table(seed: int) -> str:
+    """Notebook 06's stalled 30-layer ReLU net (width 64, Xavier) at init: per-layer evidence."""
+    from helpers import probe  # the probe is torch-heavy; only this table needs it
+
+    r = probe.propagate(30, 64, "relu", "xavier", batch=256, seed=seed, weight_grads=True)
+    lines = ["30 ReLU layers of width 64 (zero biases, weight std 0.125, N(0, 1) input) at initialisation",
+             "layer   activation std   share of zeros   gradient std dL/dh   weight gradient std dL/dW"]
+    for layer in (1, 10, 20, 30):
+        i = layer - 1
+        lines.append(f"{layer:5d}   {r.forward_std[i]:14.2e}   {r.zero_fraction[i]:14.0%}   "
+                     f"{r.grad_std[i]:18.2e}   {r.weight_grad_std[i]:25.2e}")
+    return "\n".join(lines)
+
+
+register(
+    Diagnosis(
+        name="why_it_stalls",
+        want={"cause": "B", "fix": "B"},
+        choices=("A", "B", "C", "D"),
+        why={
+            "cause": "Read the activation std: it falls by about 0.7 every layer, to ~1e-5 of "
+            "layer 1's at layer 30, while about half of each layer's values are 0, as in any "
+            "ReLU layer, so the units are not dead, and ReLU never saturates. Every weight gradient "
+            "is the product of a vanished forward signal and a vanished backward one: ~1e-4, next "
+            "to weights of std 0.125. The weights are too small for ReLU.",
+            "fix": "The weights have Var(W) = 1/fan_in, and ReLU halves the variance at every "
+            "layer; kaiming_normal_(w, nonlinearity='relu') doubles it to 2/fan_in, a factor of "
+            "exactly 1 per layer. A larger learning rate multiplies every step alike and cannot "
+            "undo a 1e-5 scale; training longer moves nothing that does not move now; Xavier "
+            "with gain 5/3 gives (25/9)/2 = 1.39 per layer on the variance, so the signal grows "
+            "about 100x over 30 layers.",
+        },
+        hint_text="Go column by column. Is the activation std falling by a steady factor? What "
+        "should the share of zeros be in a ReLU layer that works? Compare the weight gradients "
+        "with the weights' own std, 0.125. Then ask which fix changes that factor to 1.",
+        solution_text=(
+            "answer = {\"cause\": \"B\", \"fix\": \"B\"}\n"
+            "The activation std falls ~0.7x a layer (Var(W) = 1/fan_in, halved by each ReLU),\n"
+            "about half of every layer's values are 0 (a working ReLU layer, not a dead one), and\n"
+            "the weight gradients are ~1e-4 against weights of std 0.125: the logits are ~1e-5 of\n"
+            "an order-1 output, so the loss sits at ln 8 and nothing moves. Fix: He init,\n"
+            "kaiming_normal_(w, nonlinearity='relu'), Var(W) = 2/fan_in (section 2)."
+        ),
+        table=_stalled_net_table,
+    )
+)
+
+register(
+    OpenExercise(
+        name="he_depth30_lr",
+        hint_text="Change the SETUPS line of section 1 and rerun its cells; the figure shows every "
+        "start. Then build the Xavier nets alone and call train.train_many(models, DATA, SEEDS, "
+        "momentum=0.9, lr=0.05, steps=300).",
+        solution_text=(
+            "SETUPS = {10: dict(lr=0.01, steps=200), 30: dict(lr=0.01, steps=300)}   # then rerun\n"
+            "With SEED = 0 every He net still reaches half the chance loss at some step, but the\n"
+            "curves spike (losses of 5 to 70 on the way) and most nets end far above where lr 0.003\n"
+            "left them: the step is too large for the nets whose scale lies above the average (the\n"
+            "first deep dive: one sd of log|h|^2 is ~1.5 at depth 30, width 64). Xavier at lr 0.05\n"
+            "stays at the chance loss on every start, while He at lr 0.05 blows up (losses\n"
+            "overflow to inf on several starts). A larger learning rate scales every step alike:\n"
+            "it cannot make up for weight gradients ~1e-5 of He's, and the step that is too large\n"
+            "for He is still far too small for Xavier. Fix the init, then tune the step."
+        ),
+    )
+)
+
+register(
+    OpenExercise(
+        name="leaky_xavier_depth",
+        hint_text="Leaky ReLU with slope a keeps E[lrelu(z)^2] = (1 + a^2)/2 Var(z). In the loop of "
+        "section 3 use torch.nn.functional.leaky_relu(h @ W.T, 0.2) and the stds "
+        "init.scheme_std('he', (n, n), 'leaky_relu', param=0.2) and math.sqrt(1 / n).",
+        solution_text=(
+            "a = 0.2; he_std = init.scheme_std('he', (n, n), 'leaky_relu', param=a)   # sqrt(2/(1.04 n))\n"
+            "for name, w_std in (('He', he_std), ('Xavier', math.sqrt(1 / n))):\n"
+            "    gen = torch.Generator().manual_seed(SEED); h = torch.from_numpy(x)\n"
+            "    for layer in range(30):\n"
+            "        w = torch.randn(n, n, generator=gen) * w_std\n"
+            "        h = torch.nn.functional.leaky_relu(h @ w.T, a)\n"
+            "    print(name, float(h.std()))\n"
+            "With the leaky gain sqrt(2/(1 + a^2)) He stays flat. Xavier's factor per layer is\n"
+            "sqrt((1 + a^2)/2) = sqrt(0.52) = 0.721 on the std, a little above ReLU's 0.707: the\n"
+            "negative side keeps a^2 = 4% of its second moment instead of 0. Over 29 steps that is\n"
+            "~8e-5 instead of ~4e-5: still vanishing, only a little slower."
+        ),
+    )
+)

@@ -308,3 +308,72 @@ def test_open_exercises_03_04_have_solutions(name, capsys):
     assert e.result(...).status == "not attempted" and e.result("x").status == "answered"
     e.solution()
     assert f"Solution ({name})" in capsys.readouterr().out
+
+
+# --- 05 name_the_tanh_init, 06 why_it_stalls and their open exercises ------------------------
+
+
+def test_name_the_tanh_init_right_and_wrong():
+    right = {"standard": "B", "xavier_gain": "A", "std_1": "C"}
+    assert ex.name_the_tanh_init.result(right).passed
+    r = ex.name_the_tanh_init.result({**right, "xavier_gain": "C", "std_1": "A"})
+    assert r.status == "incorrect" and "settles near 0.65" in r.message
+    assert ex.name_the_tanh_init.result({k: ... for k in right}).status == "not attempted"
+
+
+def test_name_the_tanh_init_table_shows_what_the_answer_claims():
+    """05: B (standard) falls ~0.56x a layer both ways, A (Xavier x 5/3) settles near 0.65 with a
+    gradient growing under 2x, C (std 1) sits near 1, mostly saturated, its gradient growing
+    hundreds of times: readable from the printed table for any seed."""
+    for seed in (0, 1, 2):
+        lines = ex.name_the_tanh_init.table(seed).splitlines()
+        act = {line.split(":")[0][-1]: np.array([float(v) for v in line.split(":")[1].split()])
+               for line in lines if line.startswith("stack")}
+        grad, saturated = ({k: v for k, v in (part.split() for part in line.split(": ")[1].split(", "))}
+                           for line in lines[-2:])
+        grad = {k: float(v) for k, v in grad.items()}
+        assert (act["B"][-1] / act["B"][0]) ** (1 / 7) == pytest.approx(0.56, abs=0.05)
+        assert grad["B"] < 0.05
+        assert 0.55 < act["A"][-1] < 0.75 and 1 < grad["A"] < 2
+        assert act["C"].min() > 0.9 and grad["C"] > 100
+        assert float(saturated["C"].rstrip("%")) > 50 and float(saturated["A"].rstrip("%")) < 10
+
+
+def test_why_it_stalls_right_and_wrong():
+    assert ex.why_it_stalls.result({"cause": "B", "fix": "B"}).passed
+    r = ex.why_it_stalls.result({"cause": "C", "fix": "B"})
+    assert r.status == "incorrect" and "not dead" in r.message
+    r = ex.why_it_stalls.result({"cause": "B", "fix": "C"})
+    assert r.status == "incorrect" and "1.39 per layer" in r.message
+    assert ex.why_it_stalls.result({"cause": ..., "fix": ...}).status == "not attempted"
+
+
+def test_why_it_stalls_table_shows_what_the_answer_claims():
+    """06: the activation std falls ~0.71x a layer, about half the values are 0 (not dead), and
+    the weight gradients are under 1e-2 of the weights' std 0.125, for any seed."""
+    for seed in (0, 1, 2):
+        rows = [line.split() for line in ex.why_it_stalls.table(seed).splitlines()[2:]]
+        act = np.array([float(r[1]) for r in rows])
+        zeros = np.array([float(r[2].rstrip("%")) for r in rows])
+        weight_grads = np.array([float(r[4]) for r in rows])
+        assert (act[-1] / act[0]) ** (1 / 29) == pytest.approx(math.sqrt(0.5), rel=0.05)
+        assert np.all((zeros > 40) & (zeros < 65))
+        assert weight_grads.max() < 1e-2 * 0.125
+
+
+@pytest.mark.parametrize("name", ["xavier_relu_depth", "he_depth30_lr", "leaky_xavier_depth"])
+def test_05_06_open_exercises_have_worked_solutions(name, capsys):
+    e = getattr(ex, name)
+    assert e.result(...).status == "not attempted" and e.result("my answer").status == "answered"
+    e.solution()
+    assert len(capsys.readouterr().out.splitlines()) > 5
+
+
+@pytest.mark.parametrize("name", ["zigzag_half_centred", "zigzag_forget_start", "fixes_batchnorm_tanh"])
+def test_07_08_open_exercises_have_worked_solutions(name, capsys):
+    """07 and 08's open exercises: a quiet starter, and a worked solution behind .solution() (the
+    claims in those solutions are measured in tests/test_zigzag.py)."""
+    e = getattr(ex, name)
+    assert e.result(...).status == "not attempted" and e.result("my answer").status == "answered"
+    e.solution()
+    assert len(capsys.readouterr().out.splitlines()) > 5

@@ -1,15 +1,19 @@
 """Notebook 05's Glorot & Bengio (2010) Figures 6-7 claims at small scale, and their plot.
 
-Protects: with the standard U(+-1/sqrt(n)) variance a 5-layer tanh net's activation std shrinks
-layer by layer and its input-side activation gradient is ~10x smaller than the output side,
-while its weight gradients stay level (Glorot & Bengio's eq. 14); Xavier is far flatter; the
-panels draw one curve per layer and refuse a record without values.
+Protects: section 1's visible loop is the probe's forward pass; with the standard
+U(+-1/sqrt(n)) variance a 5-layer tanh net's activation std shrinks layer by layer and its
+input-side activation gradient is ~10x smaller than the output side, while its weight gradients
+stay level (Glorot & Bengio's eq. 14); Xavier is far flatter; the panels draw one curve per
+layer and refuse a record without values.
 """
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from helpers import init, plots, probe
 
@@ -49,3 +53,22 @@ def test_glorot_panels_need_the_values():
     fig, axes = plots.new_figure(1, 2)
     with pytest.raises(ValueError, match="keep_values=True"):
         plots.plot_glorot_panels(axes, _run("xavier"), "Xavier")
+
+
+def _notebook_cell(marker: str) -> str:
+    """The source of notebook 05's code cell that contains `marker`."""
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "05_xavier_glorot.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return next("".join(c["source"]) for c in cells
+                if c["cell_type"] == "code" and marker in "".join(c["source"]))
+
+
+@pytest.mark.parametrize("seed,width", [(0, 256), (3, 64)])
+def test_section_1_loop_is_the_probes_forward_pass(seed, width, capsys):
+    """The plain-torch loop a learner reads in section 1 computes what probe.propagate (the
+    figures and checks) computes: same draws, same activation std per layer."""
+    ns = {"math": math, "np": np, "torch": torch, "SEED": seed, "DEPTH": 5, "WIDTH": width}
+    exec(_notebook_cell("loop_std.append"), ns)  # noqa: S102 - the notebook's own cell
+    rec = probe.propagate(5, width, "tanh", "fixed", std=1 / math.sqrt(3 * width), batch=512, seed=seed)
+    np.testing.assert_allclose(ns["loop_std"], rec.forward_std, rtol=1e-5)
+    assert "activation std, layers 1-5" in capsys.readouterr().out

@@ -1,18 +1,21 @@
 """Notebook 06's claims at small scale: He et al. 2015 Figure 3, and the tools it uses.
 
-Protects: a 30-layer ReLU MLP stays near the chance loss under Xavier and learns under He
-(SGD + momentum, two seeds side by side); train_many is train() once per run (same
-losses, runs independent, a blow-up stops only its own run); steps_to_loss finds the first
-window whose mean reaches the threshold; the seed-curve plot draws every seed and a median.
+Protects: section 3's visible loop is the probe's forward pass; a 30-layer ReLU MLP stays near
+the chance loss under Xavier and learns under He (SGD + momentum, two seeds side by side);
+train_many is train() once per run (same losses, runs independent, a blow-up stops only its
+own run); steps_to_loss finds the first window whose mean reaches the threshold; the seed-curve
+plot draws every seed and a median.
 """
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import plots, train
+from helpers import plots, probe, train
 
 SMALL = train.make_blobs(n_samples=400, n_features=6, n_classes=3, seed=0)
 
@@ -125,3 +128,23 @@ def test_seed_curves_draw_each_seed_and_the_median():
     median = ax.lines[3].get_ydata()
     assert np.allclose(median, np.maximum(*smooth)), "a stopped run counts as an infinite loss"
     assert "median of 3 seeds" in ax.get_legend_handles_labels()[1][0]
+
+
+def _notebook_cell(marker: str) -> str:
+    """The source of notebook 06's code cell that contains `marker`."""
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "06_he_kaiming.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return next("".join(c["source"]) for c in cells
+                if c["cell_type"] == "code" and marker in "".join(c["source"]))
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_section_3_loop_is_the_probes_forward_pass(seed, capsys):
+    """The plain-torch loop a learner reads in section 3 computes what probe.propagate (the
+    figure and the checks) computes: same draws, same activation std per layer, He and Xavier."""
+    ns = {"math": math, "np": np, "torch": torch, "SEED": seed}
+    exec(_notebook_cell("loop_std[name].append"), ns)  # noqa: S102 - the notebook's own cell
+    for name in ("He", "Xavier"):
+        rec = probe.propagate(30, 256, "relu", name.lower(), seed=seed)
+        np.testing.assert_allclose(ns["loop_std"][name], rec.forward_std, rtol=1e-4)
+    assert "per layer x" in capsys.readouterr().out
