@@ -425,19 +425,19 @@ def summarise_checks(checks: list[Check]) -> list[RowSummary]:
 
 
 SOURCE_ARTICLES: dict[str, str] = {
-    "init std by layer": "【TORCH】结合图形理解初始化标准差 (\"understanding init std with figures\"), "
+    "on init std by layer": "【TORCH】结合图形理解初始化标准差 (\"understanding init std with figures\"), "
                          "blog post, 2024-07-06",
     "touring parameter init": "A tour of parameter initialisation (固定值参数初始化, 随机初始化, "
                               "Xavier, He), reposted blog post, undated",
-    "sigmoid sawtooth": "由sigmod权重曲线存在锯齿的探索 (\"exploring the sawtooth in a sigmoid weight "
+    "on the sigmoid sawtooth": "由sigmod权重曲线存在锯齿的探索 (\"exploring the sawtooth in a sigmoid weight "
                         "curve\"), blog post, undated",
-    "Keras initialisers": "An untitled blog post on gradient explosion and Keras' uniform, normal and "
+    "on Keras initialisers": "An untitled blog post on gradient explosion and Keras' uniform, normal and "
                           "truncated normal initialisers, undated",
-    "GlorotUniform": "效果对比:使用GlorotUniform()与随机初始化方法初始化神经网络的权重 (\"GlorotUniform "
+    "on GlorotUniform": "效果对比:使用GlorotUniform()与随机初始化方法初始化神经网络的权重 (\"GlorotUniform "
                      "against random init, compared\"), 宙启技术站, 2024-01-02",
 }
-"""The five source articles, by the short name the series uses ("the source article on ..."),
-with their reference lines (docs/authoring.md)."""
+"""The five source articles, by the short name the series uses ("the source article <key>",
+docs/authoring.md), with their reference lines."""
 
 
 @dataclass(frozen=True)
@@ -470,30 +470,30 @@ MYTHS: tuple[Myth, ...] = (
          "the variance, so each default layer shrinks it about 3-fold before the activation acts",
          "03_constant_and_random_init.ipynb",
          "Deep dive: PyTorch's default, `kaiming_uniform_(a=√5)`"),
-    Myth("Keras initialisers", "dividing the weights by √n keeps the weighted sum a within about ±1, "
+    Myth("on Keras initialisers", "dividing the weights by √n keeps the weighted sum a within about ±1, "
          "and |a| > 1 already sends sigmoid into its flat region",
          "std(a) becomes std(x), so |a| is of order 1 and a fair share of neurons exceed 1; "
          "sigmoid keeps most of its slope at |a| = 1 and is flat only far beyond it",
          "02_sums_of_products.ipynb", "4. The fix: std(w) = 1/√n, i.e. LeCun initialisation",
          ("How we know: the fix holds at every n, and sigmoid is steep at |a| = 1",)),
-    Myth("Keras initialisers", "weights scaled by 1/√n suit sigmoid and ReLU alike and lower the "
+    Myth("on Keras initialisers", "weights scaled by 1/√n suit sigmoid and ReLU alike and lower the "
          "risk of vanishing and exploding gradients",
          "under ReLU, Var(W) = 1/fan_in halves the signal's variance at every layer, so it fades "
          "geometrically with depth; ReLU needs He's 2/fan_in",
          "09_init_in_training.ipynb", "1. Depth decides how much init matters"),
-    Myth("init std by layer", "a small weight std may make gradients vanish and a large one make "
+    Myth("on init std by layer", "a small weight std may make gradients vanish and a large one make "
          "them explode",
          "its demo is one forward pass with no gradient, and 'small' or 'large' means nothing "
          "without the fan_in the std multiplies; a tanh net with a large std saturates and its "
          "gradients grow at the same time",
          "04_signal_propagation.ipynb", "Deep dive: the source article's three-layer demo",
          ("Deep dive: the gradients of the five regimes",)),
-    Myth("GlorotUniform", "GlorotUniform adapts to the activation: bound √(6/(fan_in + fan_out)) "
+    Myth("on GlorotUniform", "GlorotUniform adapts to the activation: bound √(6/(fan_in + fan_out)) "
          "for tanh layers but √(6/fan_in) for ReLU layers",
          "GlorotUniform's bound is √(6/(fan_in + fan_out)) whatever the activation; "
          "√(6/fan_in) is He uniform",
          "05_xavier_glorot.ipynb", "5. Myth vs measurement: Glorot uniform and the activation"),
-    Myth("sigmoid sawtooth", "of the many causes of the sawtooth in the weight curve (it names the "
+    Myth("on the sigmoid sawtooth", "of the many causes of the sawtooth in the weight curve (it names the "
          "learning rate and the data's distribution), the article examines sigmoid's always-positive "
          "outputs, which make the weight gradients share a sign, as the cause in its "
          "Linear(1, 1) + sigmoid demo",
@@ -501,18 +501,18 @@ MYTHS: tuple[Myth, ...] = (
          "step size against the curvature (lr · L'' > 2), the learning rate the article named "
          "and set aside, and a smaller lr removes it",
          "07_sigmoid_zigzag.ipynb", "3. The source article's sawtooth: one weight"),
-    Myth("sigmoid sawtooth", "momentum (SGD with momentum 0.9) and swapping sigmoid for tanh smooth "
+    Myth("on the sigmoid sawtooth", "momentum (SGD with momentum 0.9) and swapping sigmoid for tanh smooth "
          "out the sawtooth",
          "in the article's own setup (lr = 1) neither helps: both end at a higher loss than "
          "plain SGD, momentum because it carries the weight far out onto the sigmoid's flat part",
          "08_fixes.ipynb", "2. The fixes on the source article's run"),
-    Myth("sigmoid sawtooth", "BatchNorm helps because it turns sigmoid's always-positive outputs "
+    Myth("on the sigmoid sawtooth", "BatchNorm helps because it turns sigmoid's always-positive outputs "
          "into values with negative entries",
          "in the article BatchNorm sits before the sigmoid, so it normalises w·x, not the "
          "sigmoid's outputs; it helps by making the loss blind to the weight's scale and "
          "adding the bias the layer lacks",
          "08_fixes.ipynb", "How we know: what BatchNorm does to the article's model"),
-    Myth("GlorotUniform", "on a 10-20-2 net GlorotUniform does slightly better on the test set than "
+    Myth("on GlorotUniform", "on a 10-20-2 net GlorotUniform does slightly better on the test set than "
          "U(−0.1, 0.1), because it adapts to the activation and the layer sizes",
          "Xavier is far ahead early and still slightly ahead after a short budget; trained to the "
          "plateau the two end close together. The cause is the narrow init's slow start, not the "
@@ -544,16 +544,17 @@ def section_link(notebook: str, section: str, *, short: bool = False) -> str:
     anchor = jupyter_anchor(section)
     target = notebook + (f"#{anchor}" if anchor else "")
     if short:
-        head = section.split(".")[0]
-        label = f"§{head}" if head.isdigit() else section.split(":")[0].lower()
+        head, prefix = section.split(".")[0], section.split(":")[0]
+        label = (f"§{head}" if head.isdigit()
+                 else prefix.lower() if prefix in ("Deep dive", "How we know") else prefix)
         return f"[{notebook[:2]} {label}]({target})"
     title = notebook.removesuffix(".ipynb").replace("_", " ")
     return f"[{title}]({target}), section “{section}”"
 
 
 def myths_markdown(myths: tuple[Myth, ...] = MYTHS) -> str:
-    """Each myth as a 'Myth vs measurement' blockquote with a relative link to its notebook
-    (and to the section, where the heading makes a safe anchor).
+    """Each myth as a 'Myth vs measurement' blockquote naming its source article by title, with a
+    relative link to its notebook (and to the section, where the heading makes a safe anchor).
 
     Introduced in notebooks/12_cheat_sheet.ipynb.
     """
@@ -562,7 +563,8 @@ def myths_markdown(myths: tuple[Myth, ...] = MYTHS) -> str:
         where = section_link(m.notebook, m.section)
         for section in m.also:
             where += f", and {section_link(m.notebook, section, short=True)}, section “{section}”"
-        blocks.append(f"> **Myth** (the source article on {m.source}): {m.claim}.  \n"
+        blocks.append(f"> **Myth** (the source article {m.source}: {SOURCE_ARTICLES[m.source]}): "
+                      f"{m.claim}.  \n"
                       f"> **Measured:** {m.measurement}. See {where}.")
     return "\n\n".join(blocks)
 
@@ -628,28 +630,33 @@ def example_cnn(seed: int = 0, n_classes: int = 10) -> nn.Sequential:
 
 class TokenClassifier(nn.Module):
     """Embedding(vocab, d), one pre-LN nn.TransformerEncoderLayer (GELU, dropout 0.1),
-    mean over the tokens, Linear head to n_classes. Introduced in notebooks/12_cheat_sheet.ipynb.
+    mean over the tokens, Linear head to n_classes. activation: "gelu" (torch calls F.gelu,
+    a function no hook sees) or a module such as nn.GELU() (a leaf the checkup measures).
+    Introduced in notebooks/12_cheat_sheet.ipynb.
     """
 
     def __init__(self, vocab: int = 50, d: int = 32, heads: int = 4, d_ff: int = 128,
-                 n_classes: int = 10):
+                 n_classes: int = 10, activation: str | nn.Module = "gelu"):
         super().__init__()
         skip = nn.utils.skip_init
         self.emb = skip(nn.Embedding, vocab, d)
         self.block = skip(nn.TransformerEncoderLayer, d, heads, d_ff, dropout=0.1,
-                          activation="gelu", batch_first=True, norm_first=True)
+                          activation=activation, batch_first=True, norm_first=True)
         self.head = skip(nn.Linear, d, n_classes)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.head(self.block(self.emb(tokens)).mean(1))
 
 
-def example_transformer(seed: int = 0, n_classes: int = 10) -> TokenClassifier:
-    """A TokenClassifier (vocabulary 50, width 32, 4 heads) with torch's default init from `seed`.
+def example_transformer(seed: int = 0, n_classes: int = 10,
+                        activation: str | nn.Module = "gelu") -> TokenClassifier:
+    """A TokenClassifier (vocabulary 50, width 32, 4 heads) with torch's default init from `seed`;
+    activation as in TokenClassifier (the draws do not depend on it).
 
     Introduced in notebooks/12_cheat_sheet.ipynb.
     """
-    return torch_default_init_(TokenClassifier(n_classes=n_classes), torch.Generator().manual_seed(seed))
+    return torch_default_init_(TokenClassifier(n_classes=n_classes, activation=activation),
+                               torch.Generator().manual_seed(seed))
 
 
 HIGHLIGHTS: tuple[str, ...] = ("loss / ln C", "input rms", "signal: smallest", "signal: largest",

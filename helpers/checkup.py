@@ -926,6 +926,13 @@ def _g(v: float) -> str:
     return f"{v:.0f}" if abs(v) >= 10 else f"{v:.2g}"
 
 
+def _g3(v: float) -> str:
+    """Three significant digits, without an exponent between 0.001 and 100,000."""
+    if v != 0 and not 1e-3 <= abs(v) < 1e5:
+        return f"{v:.3g}"
+    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def _times(ratio: float) -> str:
     if ratio == 0:
         return "0, infinitely below"
@@ -1075,11 +1082,11 @@ def _loss_finding(loss: float, n_classes: int, se: float | None) -> Finding:
                        f"initial loss is {loss}: the outputs overflow before the loss")
     ratio = loss / ln_c
     noise = 3 * se if se is not None and math.isfinite(se) else 0.0
-    spread = f" (batch noise ±{se:.2g})" if se is not None else ""
-    head = f"initial loss {loss:.3g} is {ratio:.2g}x ln {n_classes} = {ln_c:.3g}{spread}"
+    spread = f" (batch noise ±{_g(se)})" if se is not None else ""
+    head = f"initial loss {_g3(loss)} is {_g(ratio)}x ln {n_classes} = {ln_c:.3g}{spread}"
     if ratio < CONFIDENT_FACTOR and abs(loss - ln_c) <= max(LOSS_TOLERANCE * ln_c, noise):
         return Finding(rule, name, "ok", ratio,
-                       f"initial loss {loss:.3g} is close to ln {n_classes} = {ln_c:.3g}{spread}: "
+                       f"initial loss {_g3(loss)} is close to ln {n_classes} = {ln_c:.3g}{spread}: "
                        "the outputs start unsure, as they should")
     if ratio >= CONFIDENT_FACTOR:
         return Finding(rule, name, "problem", ratio,

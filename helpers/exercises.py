@@ -1204,3 +1204,130 @@ register(
         ),
     )
 )
+
+
+# --- 12: read a checkup, and the cheat sheet's open exercises ------------------------------------
+
+_CHECKUP_NETS_12 = {"A": "MLP, He, head x10", "B": "MLP + BatchNorm, He", "C": "MLP, std 0.01"}
+"""Notebook 12's three mystery nets (6 weight layers of width 64 on 20 features, 10 classes):
+A, He init with its last layer x10; B, He with a BatchNorm after every hidden Linear, fed its
+features unstandardised (x100); C, every weight from N(0, 0.01^2)."""
+
+
+def _checkup_nets_12(seed: int) -> dict:
+    """{letter: (architecture, helpers.checkup.Checkup)} of notebook 12's three mystery nets."""
+    from torch import nn
+
+    from helpers import checkup  # torch-heavy; only this table needs it
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(64, 20, generator=gen)
+    y = torch.randint(0, 10, (64,), generator=gen)
+    out = {}
+    for letter, what in _CHECKUP_NETS_12.items():
+        norm = "BatchNorm" in what
+        layers, d = [], 20
+        for _ in range(5):
+            layers += [nn.utils.skip_init(nn.Linear, d, 64), *([nn.BatchNorm1d(64)] if norm else []),
+                       nn.ReLU()]
+            d = 64
+        model = nn.Sequential(*layers, nn.utils.skip_init(nn.Linear, d, 10))
+        linears = [m for m in model if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for m in linears:
+                if "0.01" in what:
+                    m.weight.normal_(0.0, 0.01, generator=gen)
+                else:
+                    torch.nn.init.kaiming_normal_(m.weight, generator=gen)
+                m.bias.zero_()
+            linears[-1].weight.mul_(10.0 if "x10" in what else 0.1)
+        out[letter] = (what, checkup.run(model, 100 * x if norm else x, y))
+    return out
+
+
+def _checkup_table(seed: int) -> str:
+    """The evidence of the read_the_checkup exercise: per net, the input's rms, the rms entering
+    each weight layer, and the initial loss over ln 10 (from helpers.checkup.run)."""
+    lines = ["rms of the signal entering weight layers 1-6, and the initial loss / ln 10",
+             "net  architecture           " + "".join(f"{f'L{i}':>8}" for i in range(1, 7)) + "   loss/ln10"]
+    for letter, (what, report) in _checkup_nets_12(seed).items():
+        rms = [r.input_rms for r in report.layers if r.input_rms is not None]
+        lines.append(f"{letter:<4} {what:<22} " + "".join(f"{v:8.2g}" for v in rms)
+                     + f"   {report.loss / report.expected_loss:9.2f}")
+    return "\n".join(lines)
+
+
+register(
+    Diagnosis(
+        name="read_the_checkup",
+        want={"standardise the input": "B", "use He init": "C", "shrink the last layer": "A"},
+        choices=("A", "B", "C"),
+        why={
+            "standardise the input": "Look at L1, the raw input: one net receives rms ~100, where "
+            "every init formula assumes 1. Its later layers sit at ~0.6 because a BatchNorm resets "
+            "the scale after every Linear: that is not a vanishing signal, and the fix is to "
+            "standardise the features, not to change the init.",
+            "use He init": "Look for a row that falls by a steady factor from layer to layer (about "
+            "0.01 x sqrt(64 / 2) = 0.06, i.e. ~18x down, per ReLU layer): the weights are far too small for "
+            "ReLU, and He's std sqrt(2 / fan_in) keeps the rms level.",
+            "shrink the last layer": "Look at the last column: an untrained classifier should "
+            "score near ln 10. One net's signal is level but its loss is several times ln 10: its "
+            "logits start large and confidently wrong, so scale the last layer down (x0.1) or "
+            "start it at 0.",
+        },
+        hint_text="Read the L1 column first (what every init formula assumes: rms about 1), then "
+        "each row from left to right (does the rms fall by a steady factor?), then the loss "
+        "column (near 1 for an unsure classifier).",
+        solution_text=(
+            "answer = {\"standardise the input\": \"B\", \"use He init\": \"C\", "
+            "\"shrink the last layer\": \"A\"}\n"
+            "B: its input has rms ~100 (unstandardised features); BatchNorm brings every later layer\n"
+            "back to order 1, so the init is fine and the input is the problem. C: the rms falls\n"
+            "~18x per layer (std 0.01 on fan_in 64 under ReLU): He init. A: the signal is level but\n"
+            "the loss is several times ln 10: the x10 last layer makes the logits confidently wrong.\n"
+            "checkup.run names the same three: 'input scale', 'vanishing', 'initial loss'."
+        ),
+        table=_checkup_table,
+    )
+)
+
+register(
+    OpenExercise(
+        name="fan_out_row",
+        hint_text="kaiming_normal_(w, mode='fan_out', nonlinearity='relu') draws std sqrt(2 / fan_out); "
+        "init.fans(shape) gives (fan_in, fan_out) for a Linear (out, in) and a conv (out, in, k, k).",
+        solution_text=(
+            "from helpers import init\n"
+            "for shape in ((128, 512), (64, 32, 3, 3)):\n"
+            "    fan_in, fan_out = init.fans(shape)\n"
+            "    print(shape, math.sqrt(2 / fan_in), math.sqrt(2 / fan_out))\n"
+            "Linear(512, 128): fan_in 512, fan_out 128, so fan_out mode draws twice the std\n"
+            "(sqrt(2/128) = 0.125 against sqrt(2/512) = 0.0625). The 3x3 conv from 32 to 64 channels:\n"
+            "fan_in 32*9 = 288, fan_out 64*9 = 576, so fan_out mode draws 1/sqrt(2) of fan_in's std.\n"
+            "fan_out keeps the backward pass's variance (gradients flow through fan_out units);\n"
+            "fan_in keeps the forward pass's. torch's own ResNets use mode='fan_out' for their convs."
+        ),
+    )
+)
+
+register(
+    OpenExercise(
+        name="fix_the_cnn",
+        hint_text="Loop over bad_cnn.modules(): kaiming_normal_ every Conv2d's weight with "
+        "nonlinearity='relu', the same for the Linear, then multiply the Linear's weight by 0.1; run "
+        "checkup.run(bad_cnn, images, labels) and read its findings.",
+        solution_text=(
+            "with torch.no_grad():\n"
+            "    for m in bad_cnn.modules():\n"
+            "        if isinstance(m, nn.Conv2d | nn.Linear):\n"
+            "            nn.init.kaiming_normal_(m.weight, nonlinearity='relu')\n"
+            "    bad_cnn[-1].weight.mul_(0.1)\n"
+            "report = checkup.run(bad_cnn, images, labels)\n"
+            "print(report.table())\n"
+            "The initial loss comes back to within a few per cent of ln 10 (the x0.1 head makes the\n"
+            "logits small), and every weight layer's input stays within the 10x band of the image's\n"
+            "rms: He's Var(W) = 2 / fan_in makes each conv + ReLU keep the signal's scale, where\n"
+            "N(0, 1) multiplied it by about sqrt(fan_in / 2) per layer. 'no problem found'."
+        ),
+    )
+)

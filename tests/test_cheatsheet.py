@@ -149,7 +149,7 @@ def test_myths_link_to_sections_of_the_series():
 
 
 def test_the_init_std_myth_links_both_sections_it_rests_on():
-    m = next(m for m in cheatsheet.MYTHS if m.source == "init std by layer")
+    m = next(m for m in cheatsheet.MYTHS if m.source == "on init std by layer")
     assert m.also == ("Deep dive: the gradients of the five regimes",)
     assert "gradients grow" in m.measurement
 
@@ -161,7 +161,7 @@ def test_every_source_article_has_its_myths_listed_by_title():
     assert any(nb == "08_fixes.ipynb" and "fixes" in sec for nb, sec in sections), "08: momentum, tanh"
     md = cheatsheet.myths_markdown()
     assert "seed" not in md.lower(), "source articles are named by title, never 'seed'"
-    assert md.count("> **Myth** (the source article on ") == len(cheatsheet.MYTHS)
+    assert md.count("> **Myth** (the source article ") == len(cheatsheet.MYTHS)
 
 
 def test_anchor_is_none_where_a_heading_would_break_the_link():
@@ -330,6 +330,11 @@ def test_checkup_findings_the_notebook_reads_out(seed):
     assert tf.problems == ()
     assert [u.what for u in tf.unchecked] == ["gelu called as a function"], "GELU given as a string"
     assert tf.diagnosis[-1].startswith("not checked: gelu")
+    as_module = checkup.run(cheatsheet.example_transformer(seed, activation=nn.GELU()), tokens, t_y)
+    assert as_module.unchecked == () and as_module.diagnosis[-1].startswith("no problem found")
+    assert all(torch.equal(p, q) for p, q in zip(
+        cheatsheet.example_transformer(seed).parameters(),
+        cheatsheet.example_transformer(seed, activation=nn.GELU()).parameters(), strict=True))
     loud = cheatsheet.example_transformer(seed)
     with torch.no_grad():
         loud.head.weight.mul_(30)

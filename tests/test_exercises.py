@@ -377,3 +377,35 @@ def test_07_08_open_exercises_have_worked_solutions(name, capsys):
     assert e.result(...).status == "not attempted" and e.result("my answer").status == "answered"
     e.solution()
     assert len(capsys.readouterr().out.splitlines()) > 5
+
+
+# --- 12: read a checkup; the cheat sheet's open exercises ---------------------------------------
+
+
+def test_read_the_checkup_right_and_wrong():
+    right = {"standardise the input": "B", "use He init": "C", "shrink the last layer": "A"}
+    assert ex.read_the_checkup.result(right).passed
+    r = ex.read_the_checkup.result({**right, "use He init": "B", "standardise the input": "C"})
+    assert r.status == "incorrect" and "BatchNorm resets the scale" in r.message
+    assert ex.read_the_checkup.result({k: ... for k in right}).status == "not attempted"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_read_the_checkup_nets_are_what_the_answer_claims(seed):
+    """The checkup itself names each net's one problem, and the printed table shows it."""
+    from helpers import exercises
+
+    nets = exercises._checkup_nets_12(seed)
+    assert {k: r.problems for k, (_, r) in nets.items()} == {
+        "A": ("initial loss",), "B": ("input scale",), "C": ("vanishing",)}
+    rows = {line[0]: line.split()[-7:] for line in ex.read_the_checkup.table(seed).splitlines()[2:]}
+    assert float(rows["B"][0]) > 50 and 0.3 < float(rows["B"][-2]) < 3, "raw input, BatchNorm after"
+    assert float(rows["C"][-2]) < 1e-4 and float(rows["A"][-1]) > 2, "collapsed signal; loud head"
+
+
+@pytest.mark.parametrize("name", ["fan_out_row", "fix_the_cnn"])
+def test_12_open_exercises_have_worked_solutions(name, capsys):
+    e = getattr(ex, name)
+    assert e.result(...).status == "not attempted" and e.result("x").status == "answered"
+    e.solution()
+    assert f"Solution ({name})" in capsys.readouterr().out
