@@ -1264,7 +1264,7 @@ register(
         choices=("A", "B", "C"),
         why={
             "standardise the input": "Look at L1, the raw input: one net receives rms ~100, where "
-            "every init formula assumes 1. Its later layers sit at ~0.6 because a BatchNorm resets "
+            "every init formula assumes 1. Its later layers sit at ~0.7 because a BatchNorm resets "
             "the scale after every Linear: that is not a vanishing signal, and the fix is to "
             "standardise the features, not to change the init.",
             "use He init": "Look for a row that falls by a steady factor from layer to layer (about "
