@@ -263,14 +263,17 @@ def hooked(modules: list[nn.Module], pre: Callable, post: Callable) -> Iterator[
 
 @contextlib.contextmanager
 def _preserved(model: nn.Module) -> Iterator[None]:
-    """Training mode for the run (dropout and RReLU off: deterministic); on exit every module's
-    mode and every buffer (BatchNorm's running statistics) as they were."""
+    """Training mode for the run (dropout, RReLU and dropout between RNN layers off: deterministic);
+    on exit every module's mode and every buffer (BatchNorm's running statistics) as they were."""
     modes = [(m, m.training) for m in model.modules()]
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     try:
         model.train()
         for m in model.modules():
-            if isinstance(m, _RANDOM_IN_TRAINING):
+            # cuDNN's recurrent kernels backpropagate only in training mode: a GPU RNN keeps it (its
+            # dropout between layers then stops the replay, and its gates are listed as not checked)
+            gpu_rnn = isinstance(m, nn.RNNBase) and any(p.is_cuda for p in m.parameters())
+            if isinstance(m, _RANDOM_IN_TRAINING) and not gpu_rnn:
                 m.eval()
         yield
     finally:

@@ -751,3 +751,11 @@ def test_findings_are_structured_and_the_diagnosis_is_their_words():
     low = report.finding("signal: smallest")
     weighted = [r for r in report.layers if r.input_rms is not None]
     assert low.value == min(r.input_rms for r in weighted[1:]) / weighted[0].input_rms
+
+
+def test_dropout_between_recurrent_layers_is_off_and_the_mode_restored():
+    model = _seeded(lambda: _Recurrent(nn.LSTM(8, 32, num_layers=2, dropout=0.5, batch_first=True)))
+    x, y = _sequences()
+    a, b = checkup.run(model, x, y), checkup.run(model, x, y)
+    assert a.loss == b.loss and len(a.recurrent) == 1 and not a.unchecked, "deterministic, replayed"
+    assert model.rnn.training, "the module's own mode comes back"
