@@ -63,6 +63,8 @@ STABLE_LINKS = (
     "pytorch.org/docs/",
     "keras.io/",
     "youtube.com/",
+    # the GPT-2 report has no arXiv entry or DOI: OpenAI's own copy is where every citation points
+    "cdn.openai.com/better-language-models/",
 )
 # The five source articles: the short name prose uses -> words of the title its reference line
 # has (docs/authoring.md, "Naming sources").
