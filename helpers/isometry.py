@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from helpers import validate
+from helpers.exercises import OpenExercise, register
 
 __all__ = [
     "ACTIVATIONS",
@@ -247,3 +248,29 @@ def looks_linear_jacobian(stack: list[torch.Tensor], x: torch.Tensor) -> torch.T
                          f"width, got {len(stack)} matrices and an input of length {len(x)}")
     hidden = stack[:-1]
     return stack[-1] @ jacobian(hidden, "relu", x)[len(hidden)]
+
+
+# --- notebook 11's open exercise on this module, with its worked solution (ex.chaotic_isometry) ---
+
+register(
+    OpenExercise(
+        name="chaotic_isometry",
+        hint_text="Read the median singular value as well as the spread. Where do the "
+        "pre-activations settle after many layers at sigma_w = 1.05, and at sigma_w = 1?",
+        solution_text=(
+            "for sw in (1.0, 1.05):\n"
+            "    sv = isometry.singular_values('tanh', 'orthogonal', (10, 30, 100), weight_scale=sw,\n"
+            "                                  seed=SEED)\n"
+            "    print(sw, {d: round(isometry.spread(s).decades, 2) for d, s in sv.items()})\n"
+            "At SEED = 0, width 128, input std 0.1: at sigma_w = 1 the spread is 10^0.05, 10^0.07,\n"
+            "10^0.10 at depths 10, 30, 100 (median singular value 0.94, 0.83, 0.63); at 1.05 it is\n"
+            "10^0.08, 10^0.28, 10^0.94 (median 1.46, 2.25, 2.15). Above sigma_w = 1 a small signal\n"
+            "grows until tanh's curvature stops it, at a fixed size q* > 0 (the chaotic side of\n"
+            "notebook 09). There D_l = diag(1 - tanh^2) differs from unit to unit, and each layer's\n"
+            "D_l stretches some directions more than others: the spread grows with depth. A bias-free\n"
+            "tanh net at sigma_w = 1 is critical with q* = 0: its signal shrinks slowly towards 0,\n"
+            "where tanh is linear, so D_l -> I and J stays close to a product of orthogonal matrices\n"
+            "(only their common size shrinks: the falling median)."
+        ),
+    )
+)

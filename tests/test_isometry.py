@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 
 from helpers import isometry, plots, widgets
+from helpers.exercises import ex
 
 
 @pytest.mark.parametrize("activation", isometry.ACTIVATIONS)
@@ -226,3 +227,11 @@ def test_blitted_frames_equal_a_full_redraw():
             e.set(**setting)
         a, b = _pixels(fast.png), _pixels(full.full_png())
         assert a.shape == b.shape and (a != b).sum() == 0, f"blit differs from a full draw at {setting}"
+
+
+def test_open_exercise_has_a_worked_solution_and_reports_the_starter(capsys):
+    """Notebook 11's open exercise 3: an untouched starter is "not attempted"; .solution() shows the run."""
+    assert ex.chaotic_isometry.result(...).status == "not attempted"
+    assert ex.chaotic_isometry.result("the spread grows").status == "answered"
+    ex.chaotic_isometry.solution()
+    assert "weight_scale=sw" in capsys.readouterr().out

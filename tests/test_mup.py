@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from helpers import mup
+from helpers.exercises import ex
 from helpers.train import make_blobs
 
 
@@ -185,3 +186,12 @@ def test_lr_sweep_finds_a_finite_best_lr(data):
 def test_bad_input_names_the_choices(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_open_exercise_has_a_worked_solution_and_reports_the_starter(capsys):
+    """Notebook 11's open exercise 2: an untouched starter is "not attempted"; .solution() shows the run."""
+    assert ex.coord_check_sgd.result(...).status == "not attempted"
+    assert ex.coord_check_sgd.result("every SP exponent falls").status == "answered"
+    ex.coord_check_sgd.solution()
+    out = capsys.readouterr().out
+    assert "optimizer='sgd'" in out and "-0.66" in out
