@@ -63,8 +63,8 @@ def load_digits(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
 
 
 def log_table(log: list[dict[str, Any]]) -> str:
-    """The loss log as aligned text: one row per fix (its "fix" name, then initial loss, mean loss
-    over the first 50 steps, final train and test loss, test accuracy), ln 10 in the header.
+    """The loss log as aligned text: a header (with ln 10 in it), then one row per fix: its "fix"
+    name, initial loss, mean loss over the first 50 steps, final train and test loss, test accuracy.
 
     Introduced in notebooks/13_capstone_digits.ipynb.
     """
@@ -73,9 +73,10 @@ def log_table(log: list[dict[str, Any]]) -> str:
     if missing:
         raise ValueError(f"each log row needs the keys fix, {', '.join(k for k, _ in _LOG_COLUMNS)}; "
                          f"row {missing[0][0]} has no {missing[0][1]!r}")
-    width = max([3, *(len(str(row["fix"])) for row in log)])
-    head = "fix".ljust(width) + "".join(f"  {title:>{len(title)}}" for _, title in _LOG_COLUMNS)
-    lines = [f"loss log (ln {N_CLASSES} = {math.log(N_CLASSES):.3f})", head]
+    width = max([len(f"fix (ln {N_CLASSES} = 2.303)"), *(len(str(row["fix"])) for row in log)])
+    head = (f"fix (ln {N_CLASSES} = {math.log(N_CLASSES):.3f})".ljust(width)
+            + "".join(f"  {title:>{len(title)}}" for _, title in _LOG_COLUMNS))
+    lines = [head]
     for row in log:
         cells = [f"{row[key]:.1%}" if key == "accuracy" else f"{row[key]:.3f}" for key, _ in _LOG_COLUMNS]
         lines.append(str(row["fix"]).ljust(width) + "".join(
