@@ -256,7 +256,7 @@ def run_article002_from(starts: Sequence[float], fix: str | Sequence[str] | None
     computation is ~50x faster than separate runs and agrees with run_article002 up to float32
     rounding. Where a run is chaotic (lr = 1 in the valley) those differences grow, so single
     late weights differ from run_article002's while the band they stay in does not.
-    Introduced in notebooks/08_fixes.ipynb.
+    Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
     fixes = parse_fix(fix)
     w0 = np.asarray(starts, dtype=float).ravel()
