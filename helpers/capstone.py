@@ -30,6 +30,8 @@ __all__ = [
     "log_row",
     "broken_relu_net",
     "repair_findings",
+    "HE_FACTOR_BAND",
+    "relu_factor_findings",
     "is_untouched",
     "RepairExercise",
 ]
@@ -129,8 +131,9 @@ def _shape(model: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
 
 def repair_findings(model: Any, seed: int = 0, batch: int = 256) -> list[str]:
     """What is still wrong with a repaired broken_relu_net: a different architecture (the task is to
-    repair the init), or checkup's findings on `batch` training digits of load_digits(seed).
-    An empty list: repaired.
+    repair the init), checkup's findings on `batch` training digits of load_digits(seed), and
+    every hidden ReLU layer whose per-layer factor is not He's (relu_factor_findings). An empty
+    list: repaired.
 
     Introduced in notebooks/13_capstone_digits.ipynb.
     """
@@ -141,10 +144,37 @@ def repair_findings(model: Any, seed: int = 0, batch: int = 256) -> list[str]:
                 "initial weights and biases"]
     data = load_digits(seed)
     report = checkup.run(model, data.x_train[:batch], data.y_train[:batch])
-    if not report.problems:
-        return []
     lines = [line for line in report.diagnosis if any(line.startswith(p) for p in report.problems)]
-    return lines or list(report.problems)
+    lines = lines or list(report.problems)
+    return lines + relu_factor_findings(model)
+
+
+HE_FACTOR_BAND: tuple[float, float] = (0.8, 1.25)
+"""The per-layer factor fan_in * Var(W) / 2 a hidden ReLU layer must keep within to count as He:
+He's 2/fan_in gives 1; Xavier or 1/fan_in give 0.5, torch's default 1/6."""
+
+
+def relu_factor_findings(model: nn.Module) -> list[str]:
+    """One line per hidden Linear of `model` (every Linear but the last, each followed by a ReLU)
+    whose per-layer factor fan_in * Var(W) / 2 lies outside HE_FACTOR_BAND. Why: checkup allows
+    10x of drift, so four layers of factor 0.5 (rms x0.71 a layer) pass it; the exercise asks for
+    He, which keeps the rms of a ReLU net's signal from layer to layer. Var(W) is the mean square.
+
+    Introduced in notebooks/13_capstone_digits.ipynb.
+    """
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    lo, hi = HE_FACTOR_BAND
+    out = []
+    for i, layer in enumerate(linears[:-1]):
+        factor = layer.in_features * float(layer.weight.detach().pow(2).mean()) / 2
+        if not lo <= factor <= hi:
+            trend = "fades" if factor < lo else "grows"
+            out.append(f"hidden layer {i} (Linear {layer.in_features} -> {layer.out_features}): "
+                       f"fan_in * Var(W) / 2 = {factor:.2f}, not within {lo} to {hi}: the rms "
+                       f"{trend} by about {math.sqrt(factor):.2f}x per ReLU layer (checkup's 10x "
+                       "band lets a few layers pass; a deeper net would not); He's Var(W) = "
+                       "2 / fan_in gives 1")
+    return out
 
 
 def is_untouched(model: Any, seed: int = 0) -> bool:
@@ -195,9 +225,10 @@ class RepairExercise:
                 return not_attempted
             wrong = self.findings(model, seed)
             if wrong:
-                return Result("incorrect", f"{self.name}: with seed={seed} checkup still finds: "
+                return Result("incorrect", f"{self.name}: with seed={seed} still wrong: "
                               + " | ".join(wrong))
-        return Result("correct", f"{self.name}: correct, checkup finds no problem on seeds "
+        return Result("correct", f"{self.name}: correct, checkup finds no problem and every hidden "
+                      f"ReLU layer keeps the rms (He) on seeds "
                       f"{', '.join(map(str, self.seeds))}.")
 
     def check(self, answer: Any) -> None:

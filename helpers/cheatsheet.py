@@ -19,7 +19,8 @@ from torch.nn.modules.conv import _ConvNd
 
 from helpers import init, residual, stats
 
-__all__ = ["KERAS_TRUNCATION_FACTOR", "FIXED_STD", "GPT2_N_LAYER", "KerasDraw", "Row", "ROWS",
+__all__ = ["KERAS_TRUNCATION_FACTOR", "FIXED_STD", "BY_CONSTRUCTION", "GPT2_N_LAYER", "KerasDraw", "Row",
+           "ROWS",
            "markdown_table", "replay_keras_draw", "orthogonal_relu_variance", "Check",
            "check_against_torch", "RowSummary", "summarise_checks", "SOURCE_ARTICLES", "Myth", "MYTHS",
            "jupyter_anchor",
@@ -37,6 +38,12 @@ KERAS_TRUNCATION_FACTOR: float = stats.truncated_normal_std_factor(2.0)
 FIXED_STD: float = 0.05
 """The s the fixed-std rows are checked with (Keras' default stddev for RandomNormal/TruncatedNormal)."""
 
+BY_CONSTRUCTION: frozenset[str] = frozenset({"Zeros / constant", "Normal, fixed std",
+                                              "GPT-2 residual scaling"})
+"""Rows whose formula and torch call are the same expression (zeros_, normal_(0, s)): their
+checks only test torch's sampler, so they pass by construction and are not counted as checks
+of the table."""
+
 GPT2_N_LAYER: int = 12
 """The n_layer the GPT-2 row is checked with (GPT-2 small: 12 blocks, 24 residual projections)."""
 
@@ -46,7 +53,8 @@ class KerasDraw:
     """How one Keras initialiser draws from a normal distribution (read from Keras' source).
 
     truncated: values beyond +-2 stddev are re-drawn. corrected: the stddev is first divided
-    by KERAS_TRUNCATION_FACTOR, so that after truncation the std is the formula's (Keras'
+    by KERAS_TRUNCATION_FACTOR (and the cut is at +-2 of that divided stddev, +-2.27 of the
+    formula's), so that after truncation the std is the formula's (Keras'
     VarianceScaling family: LecunNormal, GlorotNormal, HeNormal). TruncatedNormal truncates
     without correcting; RandomNormal and Orthogonal do not truncate.
     """
@@ -64,8 +72,8 @@ class KerasDraw:
         if not self.truncated:
             return f"`{self.name}`: not truncated" + (" (QR of a normal matrix)" if self.qr else "")
         if self.corrected:
-            return (f"`{self.name}`: truncated at ±2σ, corrected (σ ÷ {KERAS_TRUNCATION_FACTOR:.4f} "
-                    "first), so the std is the table's")
+            return (f"`{self.name}`: σ ÷ {KERAS_TRUNCATION_FACTOR:.4f} first, then truncated at ±2 "
+                    f"of that divided std (±{2 / KERAS_TRUNCATION_FACTOR:.2f}σ), so the std is the table's")
         return (f"`{self.name}`: truncated at ±2 stddev, not corrected: std = "
                 f"{KERAS_TRUNCATION_FACTOR:.2f} · stddev")
 
@@ -172,8 +180,9 @@ ROWS: tuple[Row, ...] = (
         "pre-activations the input-output Jacobian stays near an isometry. Under ReLU use "
         "$g=\\sqrt{2}$: at g = 1 each ReLU layer halves the signal's variance (09); with "
         "independently drawn weights no gain makes a deep ReLU net isometric, but the mirrored "
-        "(looks-linear) init $W = [[Q, -Q], [-Q, Q]]$, Q orthogonal, makes its input-output "
-        "Jacobian exactly orthogonal (Balduzzi et al. 2017; 11)",
+        "init does, Q orthogonal: first layer $[Q; -Q]$, hidden $[[Q, -Q], [-Q, Q]]$, readout "
+        "$[Q, -Q]$ (Burkholz & Dubatovka 2019; Balduzzi et al. 2017's looks-linear mirrors "
+        "$[W, -W]$ on CReLU inputs; 11)",
         "`nn.init.orthogonal_(w, gain=g)`; ReLU: `gain=math.sqrt(2)` "
         "(= `nn.init.calculate_gain('relu')`)", "`Orthogonal(gain=g)`",
         "none (shape of the flattened matrix)",
@@ -342,6 +351,11 @@ class Check:
         return abs(self.measured / self.formula - 1)
 
     @property
+    def by_construction(self) -> bool:
+        """True for a row of BY_CONSTRUCTION: the formula is the call's own argument."""
+        return self.scheme in BY_CONSTRUCTION
+
+    @property
     def n(self) -> int:
         """How many weights were drawn."""
         return math.prod(self.shape)
@@ -406,6 +420,7 @@ class RowSummary:
     worst_std: float | None
     worst_bound: float | None
     measured_in: tuple[tuple[str, str], ...]
+    by_construction: bool = False
 
 
 def summarise_checks(checks: list[Check]) -> list[RowSummary]:
@@ -420,13 +435,14 @@ def summarise_checks(checks: list[Check]) -> list[RowSummary]:
                  for q in ("std", "bound")}
         out.append(RowSummary(row.scheme, len(mine), mine[0].formula if mine else None,
                               mine[0].measured if mine else None, worst["std"], worst["bound"],
-                              row.measured_in))
+                              row.measured_in, row.scheme in BY_CONSTRUCTION))
     return out
 
 
 SOURCE_ARTICLES: dict[str, str] = {
-    "on init std by layer": "【TORCH】结合图形理解初始化标准差 (\"understanding init std with figures\"), "
-                         "blog post, 2024-07-06",
+    "on init std by layer": "【TORCH】结合图形理解初始化标准差(init_sd_first, init_sd_middle, init_sd_last) "
+                            "(\"understanding init std with figures\"), "
+                            "blog post, 2024-07-06",
     "touring parameter init": "A tour of parameter initialisation (固定值参数初始化, 随机初始化, "
                               "Xavier, He), reposted blog post, undated",
     "on the sigmoid sawtooth": "由sigmod权重曲线存在锯齿的探索 (\"exploring the sawtooth in a sigmoid weight "
@@ -464,7 +480,7 @@ MYTHS: tuple[Myth, ...] = (
          "the units stay clones through training (up to float rounding) and the layer works "
          "like one unit; random init breaks the symmetry",
          "03_constant_and_random_init.ipynb", "1. Constant init never breaks the symmetry"),
-    Myth("touring parameter init", "nn.Linear's default Kaiming-uniform init keeps the input's "
+    Myth("on the sigmoid sawtooth", "nn.Linear's default Kaiming-uniform init keeps the input's "
          "distribution stable from layer to layer",
          "its bound √(1/fan_in) gives Var(w) = 1/(3 fan_in), a third of the 1/fan_in that would keep "
          "the variance, so each default layer shrinks it about 3-fold before the activation acts",

@@ -108,6 +108,34 @@ def test_repair_exercise_explains_what_is_still_wrong(answer, says):
     assert r.status == "incorrect" and says in r.message and "repair_relu_net" in r.message
 
 
+def _fading_hidden(init_):
+    def repaired(seed):
+        net = capstone.broken_relu_net(seed)
+        linears = [m for m in net if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for layer in linears[:-1]:
+                init_(layer.weight)
+            linears[-1].weight.mul_(0.01)
+        return net
+    return repaired
+
+
+@pytest.mark.parametrize("init_", [
+    torch.nn.init.xavier_normal_,
+    lambda w: w.normal_(0, math.sqrt(1 / w.shape[1])),
+], ids=["xavier_normal", "normal_1_over_fan_in"])
+def test_repair_exercise_rejects_a_fading_relu_net_that_checkup_lets_pass(init_):
+    """Xavier or 1/fan_in under ReLU (factor 0.5 a layer) with a small readout: checkup's 10x band
+    lets four layers pass, but the exercise teaches He, so the checker names the per-layer factor."""
+    answer = _fading_hidden(init_)
+    d = capstone.load_digits(0)
+    assert not checkup.run(answer(0), d.x_train[:256], d.y_train[:256]).problems, "checkup alone passes it"
+    r = ex.repair_relu_net.result(answer)
+    assert r.status == "incorrect" and "fan_in * Var(W) / 2 = 0.5" in r.message and "fades" in r.message
+    assert len(capstone.relu_factor_findings(answer(0))) == 4
+    assert capstone.relu_factor_findings(_he_and_small_readout(0)) == []
+
+
 def test_untouched_starter_is_not_attempted_and_check_never_raises(capsys):
     def repaired(seed):
         net = capstone.broken_relu_net(seed)

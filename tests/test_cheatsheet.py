@@ -371,3 +371,74 @@ def test_summarise_checks_reports_each_row_in_table_order():
             assert r.worst_bound == (max(bounds) if bounds else None)
         else:
             assert r.formula is None and r.worst_std is None and r.measured_in
+
+
+def _notebook_cell_12(cell_id: str) -> str:
+    """The source of notebook 12's cell with this id."""
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "12_cheat_sheet.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return next("".join(c["source"]) for c in cells if c.get("id") == cell_id)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_plain_torch_hook_check_prints_what_checkup_measures(seed, capsys):
+    """Section 2's visible forward-hook check (a learner's own, no helpers) prints the same per-layer
+    output std and initial loss as checkup.run on the same net and batch, and removes its hooks."""
+    ns = {"math": math, "torch": torch, "nn": nn, "cheatsheet": cheatsheet, "SEED": seed}
+    exec(_notebook_cell_12("d11c96d0"), ns)  # noqa: S102 - the notebook's own cell: data and net
+    capsys.readouterr()
+    exec(_notebook_cell_12("c12-hook"), ns)  # noqa: S102 - the notebook's own cell: the hook check
+    lines = capsys.readouterr().out.strip().splitlines()
+    report = checkup.run(ns["bad_cnn"], ns["images"], ns["labels"])
+    weight_rows = [r for r in report.layers if r.kind in ("Conv2d", "Linear")]
+    printed = [float(line.split("output std ")[1].split()[0]) for line in lines[:-1]]
+    assert len(printed) == len(weight_rows) == 3
+    for got, row in zip(printed, weight_rows, strict=True):
+        assert got == pytest.approx(row.std, rel=5e-3), row.name  # printed to 3 significant digits
+    loss = float(lines[-1].split("initial loss ")[1].split(",")[0])
+    assert loss == pytest.approx(report.loss, rel=5e-4)
+    assert all(not m._forward_hooks for m in ns["bad_cnn"].modules()), "hooks removed"
+
+
+def test_tanh_saturation_in_the_hook_check_matches_checkup(capsys):
+    """The hook's 'saturated' share for a tanh layer (|h| > 0.99) is checkup's sat% for it."""
+    ns = {"math": math, "torch": torch, "nn": nn}
+    src = _notebook_cell_12("c12-hook").split("\n\n\n")[0]
+    exec(src, ns)  # noqa: S102 - the notebook's print_std
+    g = torch.Generator().manual_seed(1)
+    net = nn.Sequential(nn.Linear(20, 50), nn.Tanh(), nn.Linear(50, 10))
+    with torch.no_grad():
+        net[0].weight.normal_(0, 1, generator=g)
+    x, y = torch.randn(64, 20, generator=g), torch.randint(0, 10, (64,), generator=g)
+    h = net[1].register_forward_hook(ns["print_std"])
+    with torch.no_grad():
+        net(x)
+    h.remove()
+    share = float(capsys.readouterr().out.split("saturated ")[1].strip().rstrip("%")) / 100
+    tanh_row = next(r for r in checkup.run(net, x, y).layers if r.kind == "Tanh")
+    assert share == pytest.approx(tanh_row.saturated, abs=0.005) and share > 0.3
+
+
+def test_kaiming_uniform_myth_is_credited_to_the_sawtooth_article():
+    """The 'default Kaiming-uniform keeps the input's distribution stable' claim is in the sawtooth
+    article (its text asks how Kaiming init keeps the input distribution stable), not the tour."""
+    m = next(m for m in cheatsheet.MYTHS if "Kaiming-uniform" in m.claim)
+    assert m.source == "on the sigmoid sawtooth"
+
+
+def test_by_construction_rows_are_the_ones_whose_call_is_the_formula():
+    checks = cheatsheet.check_against_torch(seed=0)
+    marked = {c.scheme for c in checks if c.by_construction}
+    assert marked == {"Zeros / constant", "Normal, fixed std", "GPT-2 residual scaling"}
+    summaries = {r.scheme: r.by_construction for r in cheatsheet.summarise_checks(checks)}
+    assert summaries["He / Kaiming"] is False and summaries["GPT-2 residual scaling"] is True
+
+
+def test_orthogonal_row_cites_burkholz_and_names_the_end_layers():
+    orth = next(r for r in cheatsheet.ROWS if r.scheme == "Orthogonal").when
+    assert "Burkholz" in orth and "[Q; -Q]" in orth and "readout" in orth and "[W, -W]" in orth
+
+
+def test_keras_corrected_truncation_says_where_it_cuts():
+    text = cheatsheet.KerasDraw("HeNormal", truncated=True, corrected=True).describe()
+    assert "±2.27σ" in text and "±2σ" not in text
