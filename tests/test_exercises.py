@@ -369,16 +369,6 @@ def test_05_06_open_exercises_have_worked_solutions(name, capsys):
     assert len(capsys.readouterr().out.splitlines()) > 5
 
 
-@pytest.mark.parametrize("name", ["zigzag_half_centred", "zigzag_forget_start", "fixes_batchnorm_tanh"])
-def test_07_08_open_exercises_have_worked_solutions(name, capsys):
-    """07 and 08's open exercises: a quiet starter, and a worked solution behind .solution() (the
-    claims in those solutions are measured in tests/test_zigzag.py)."""
-    e = getattr(ex, name)
-    assert e.result(...).status == "not attempted" and e.result("my answer").status == "answered"
-    e.solution()
-    assert len(capsys.readouterr().out.splitlines()) > 5
-
-
 # --- 12: read a checkup; the cheat sheet's open exercises ---------------------------------------
 
 
