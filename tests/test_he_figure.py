@@ -142,7 +142,7 @@ def _notebook_cell(marker: str) -> str:
 def test_section_3_loop_is_the_probes_forward_pass(seed, capsys):
     """The plain-torch loop a learner reads in section 3 computes what probe.propagate (the
     figure and the checks) computes: same draws, same activation std per layer, He and Xavier."""
-    ns = {"math": math, "np": np, "torch": torch, "SEED": seed}
+    ns = {"math": math, "np": np, "torch": torch, "probe": probe, "SEED": seed}
     exec(_notebook_cell("loop_std[name].append"), ns)  # noqa: S102 - the notebook's own cell
     for name in ("He", "Xavier"):
         rec = probe.propagate(30, 256, "relu", name.lower(), seed=seed)
