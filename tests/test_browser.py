@@ -169,6 +169,9 @@ JS_KERNEL_READY = """() => {
 }"""
 JS_RUN_ALL = """async () => {
   const nb = window.jupyterapp.shell.currentWidget;
+  // Deep-dive parts open folded (a collapsed heading hides their cells, explorers included):
+  // unfold them as a learner who opens the part would, so every explorer is on the page.
+  await window.jupyterapp.commands.execute('notebook:expand-all-headings');
   const ok = await window.jupyterapp.commands.execute('notebook:run-all-cells');
   const errors = [];
   for (const cell of nb.content.widgets) {
@@ -259,10 +262,15 @@ def test_widgets_render_and_respond(nb, lab, browser_context, capsys):
         text = page.locator(".jp-NotebookPanel").inner_text()
         assert "model not found" not in text and "Error displaying widget" not in text, text[-500:]
         assert explorers.count() >= 1, f"{nb.name}: no explorer rendered"
-        blank = page.evaluate("""() => [
-            ...document.querySelectorAll('.jp-OutputArea img.widget-image')]
-            .filter((img) => !(img.complete && img.naturalWidth > 0)).length""")
-        assert blank == 0, f"{nb.name}: {blank} explorer figure(s) without pixels"
+        # an explorer far down the page (e.g. in an unfolded deep-dive part) may still be decoding
+        blank_js = """() => [...document.querySelectorAll('.jp-OutputArea img.widget-image')]
+            .filter((img) => !(img.complete && img.naturalWidth > 0)).length"""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout  # the `browser` extra
+
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(f"() => ({blank_js})() === 0", timeout=30_000)
+        blank = page.evaluate(blank_js)
+        assert blank == 0, f"{nb.name}: {blank} explorer figure(s) without pixels after 30 s"
 
         rows = []
         for k in range(explorers.count()):
