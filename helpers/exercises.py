@@ -901,6 +901,37 @@ register(
 )
 
 
+register(
+    Diagnosis(
+        name="momentum_lr_limit",
+        want={"limit": "C", "set by": "A"},
+        choices=("A", "B", "C"),
+        why={
+            "limit": "Lower the lr in the explorer (momentum 0.9, 100 steps from the pinned start) "
+            "and read the final loss: the runs stay above 0.05 until far below heavy ball's local "
+            "limit 1.31, yet still converge well above the 0.069 that plain SGD's limit times "
+            "(1 - beta) predicts. The limit lies in neither place.",
+            "set by": "Watch the weight during the first steps of the runs that fail: they coast "
+            "far up the flat plateau, and from there 100 steps are not enough to slide back. A "
+            "local analysis at the minimum (its curvature) cannot see the plateau, and momentum "
+            "lengthens the step rather than shortening it.",
+        },
+        hint_text="Watch the weight's curve in the explorer as you lower the lr: where does it go in "
+        "the first steps of a run that fails, and is it still moving at step 100?",
+        solution_text=(
+            "answer = {\"limit\": \"C\", \"set by\": \"A\"}\n"
+            "Neither 1.31 nor 0.069: on a grid of learning rates (momentum 0.9, 100 steps from the\n"
+            "pinned start) the final loss stays below 0.05 up to lr 0.13 and not from 0.14 on. The\n"
+            "runs that fail are the ones whose first steps coast furthest up the plateau: at 0.14\n"
+            "the weight climbs to about 2.4 and is still sliding back at step 100 (w* = 0.163), at\n"
+            "0.13 it reaches about 2.1 and gets back. Heavy ball's limit 2(1 + beta)/L''(w*) holds\n"
+            "only near the minimum, and momentum lengthens the step, so plain SGD's limit times\n"
+            "(1 - beta) is too low."
+        ),
+    )
+)
+
+
 # --- 03: which starts leave clones; 04: name the init from a per-layer std table ----------------
 
 _STARTS_03 = ("constant", "zero", "random")
@@ -968,12 +999,19 @@ def _init_table(seed: int) -> str:
     """Per-layer forward std of the four mystery ReLU stacks (width 1000, depth 10)."""
     from helpers import probe  # the probe is torch-heavy; only this table needs it
 
-    lines = ["forward std per layer of four ReLU stacks (width 1000, zero biases, N(0, 1) input)",
-             "layer:    " + "".join(f"{layer:>9d}" for layer in range(1, 11))]
-    for letter, (init, std) in _INIT_MYSTERY.items():
-        rec = probe.propagate(10, 1000, "relu", init, std=std, batch=128, seed=seed)
-        lines.append(f"stack {letter}:  " + "".join(f"{s:9.3g}" for s in rec.forward_std))
-    return "\n".join(lines)
+    rows = {letter: probe.propagate(10, 1000, "relu", init, std=std, batch=128, seed=seed).forward_std
+            for letter, (init, std) in _INIT_MYSTERY.items()}
+    return "\n".join(_stack_rows("forward std per layer of four ReLU stacks (width 1000, zero biases, "
+                                 "N(0, 1) input)", rows, "9.3g"))
+
+
+def _stack_rows(title: str, rows: dict[str, Any], fmt: str) -> list[str]:
+    """The layout of the mystery-stack tables: a title, a layer header, one row of numbers per
+    stack letter, every column as wide as `fmt` (e.g. "9.3g")."""
+    width = int(fmt.split(".")[0])
+    n_layers = len(next(iter(rows.values())))
+    return [title, "layer:    " + "".join(f"{layer:>{width}d}" for layer in range(1, n_layers + 1))] + [
+        f"stack {k}:  " + "".join(format(v, fmt) for v in values) for k, values in rows.items()]
 
 
 register(
@@ -1053,9 +1091,8 @@ def _tanh_init_table(seed: int) -> str:
 
     recs = {k: probe.propagate(8, 128, "tanh", "fixed", std=s, batch=256, seed=seed)
             for k, s in _TANH_MYSTERY.items()}
-    lines = ["activation std of three tanh stacks (8 layers of 128, zero biases, N(0, 1) input)",
-             "layer:    " + "".join(f"{layer:>8d}" for layer in range(1, 9))]
-    lines += [f"stack {k}:  " + "".join(f"{s:8.3f}" for s in r.forward_std) for k, r in recs.items()]
+    lines = _stack_rows("activation std of three tanh stacks (8 layers of 128, zero biases, N(0, 1) input)",
+                        {k: r.forward_std for k, r in recs.items()}, "8.3f")
     lines += ["gradient std dL/dh at layer 1 (layer 8's is about 1): "
               + ", ".join(f"{k} {r.grad_std[0]:.3g}" for k, r in recs.items()),
               "share of activations with |h| > 0.99 (saturated), layer 8: "

@@ -371,3 +371,32 @@ def test_open_exercise_has_a_worked_solution_and_a_quiet_starter(name, capsys):
     e.solution()
     out = capsys.readouterr().out
     assert "not attempted" in out and f"Solution ({name})" in out and len(out.splitlines()) > 5
+
+
+# --- 08: exercise 2, the lr limit of momentum from the pinned start -------------------------------
+
+
+def test_momentum_lr_limit_right_wrong_and_starter():
+    e = ex.momentum_lr_limit
+    assert e.result({"limit": "c", "set by": "A"}).passed
+    r = e.result({"limit": "A", "set by": "A"})
+    assert r.status == "incorrect" and "1.31" in r.message
+    r = e.result({"limit": "C", "set by": "B"})
+    assert r.status == "incorrect" and "plateau" in r.message
+    assert e.result({"limit": ..., "set by": ...}).status == "not attempted"
+
+
+def test_momentum_lr_limit_solution_says_what_the_grid_measures():
+    """08: the worked solution's limit (fine up to lr 0.13, not from 0.14) and its cause (the
+    failing runs coast furthest up the plateau) are what zigzag measures from the pinned start."""
+    from helpers import zigzag
+
+    grid = np.round(np.arange(0.05, 0.31, 0.01), 2)
+    pinned = zigzag.article002_initial_weight(0)  # 08's ARTICLE_SEED: 07's pinned start, w0 = -0.0075
+    scan = zigzag.run_article002_from([pinned] * len(grid), "momentum", lr=grid)
+    fails = scan.final_losses >= 0.05
+    first_bad = int(np.argmax(fails))
+    assert grid[first_bad - 1] == 0.13 and grid[first_bad] == 0.14 and fails[first_bad:].all()
+    highest = scan.weights.max(0)
+    assert highest[fails].min() > highest[~fails].max()
+    assert "0.13" in ex.momentum_lr_limit.solution_text and "0.14" in ex.momentum_lr_limit.solution_text
