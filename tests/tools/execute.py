@@ -10,6 +10,7 @@ Prints each notebook's wall time (the 30 s budget of the curriculum).
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -60,5 +61,19 @@ def main(paths: list[str]) -> int:
     return 0
 
 
+def parse(argv: list[str]) -> list[str]:
+    """The notebook paths to execute; `--help` prints the usage, a missing file stops with a message."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="The environment variable JOBS (default 2) sets how many notebooks run at once.")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="a notebook to execute, e.g. "
+                        "notebooks/01_uniform_variance.ipynb")
+    args = parser.parse_args(argv)
+    missing = [p for p in args.notebooks if not Path(p).is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    return args.notebooks
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(parse(sys.argv[1:])))
