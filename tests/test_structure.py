@@ -24,6 +24,9 @@ The rules, per notebook:
 - time: a "Time: ~N min (deep dives: ~M min more)" line whose minutes are within 30% (or 3 min) of
   what tests/tools/reading_time.py measures, for the core path and the deep dives;
 - bookkeeping: under 3% of core prose sentences (reading_time.bookkeeping);
+- quizzes: a quiz cell (code calling `quiz.ask("ID")`) has its input hidden (tag and metadata),
+  follows a markdown "Predict, then run" prompt on the core path, asks an ID no other quiz cell
+  of the series asks, and a later check cell of its notebook asserts `quiz.agrees("ID", ...)`;
 and over the series: the core path (the sum of core minutes, measured) takes at most 120 min.
 """
 
@@ -259,6 +262,38 @@ def check_cell_problems(nb: dict) -> list[str]:
     return problems
 
 
+QUIZ_ASK = re.compile(r"\bquiz\.ask\(\s*[\"']([^\"']+)[\"']")
+QUIZ_AGREES = re.compile(r"\bassert\s+quiz\.agrees\(\s*[\"']([^\"']+)[\"']")
+
+
+def quiz_problems(nb: dict, seen: dict[str, str] | None = None, name: str = "") -> list[str]:
+    """A quiz cell hides its code, sits right under a core "Predict, then run" prompt, asks an
+    id no other quiz cell asks (`seen`: id -> where, over the series) and is checked: a later
+    check cell of the notebook asserts that its answer agrees with what the notebook measured."""
+    problems, seen = [], {} if seen is None else seen
+    cells = nb["cells"]
+    for i, cell in enumerate(cells):
+        ids = QUIZ_ASK.findall(_src(cell)) if cell["cell_type"] == "code" else []
+        for quiz_id in ids:
+            where = f"{name} {_where(i, cell)}".strip()
+            if quiz_id in seen:
+                problems.append(f"{where}: quiz {quiz_id!r} is also asked in {seen[quiz_id]}; ids are unique")
+            seen[quiz_id] = where
+            hidden = cell.get("metadata", {}).get("jupyter", {}).get("source_hidden")
+            if HIDE_TAG not in _tags(cell) or not hidden:
+                problems.append(f"{where}: a quiz cell hides its code: tag it {HIDE_TAG!r} and set "
+                                "jupyter.source_hidden")
+            above = cells[i - 1] if i else {"cell_type": "none", "source": ""}
+            if above["cell_type"] != "markdown" or "Predict, then run" not in _src(above) \
+                    or DEEP_TAG in _tags(above):
+                problems.append(f"{where}: a quiz cell follows the core \"Predict, then run\" prompt it asks")
+            later = [c for c in cells[i + 1:] if c["cell_type"] == "code"]
+            if not any(quiz_id in QUIZ_AGREES.findall(_src(c)) for c in later):
+                problems.append(f"{where}: no later check cell asserts quiz.agrees({quiz_id!r}, ...): the "
+                                "quiz's answer must be what the notebook measures")
+    return problems
+
+
 def list_items(text: str) -> list[str]:
     """The items of a Markdown bullet list, each with its indented continuation lines joined."""
     items: list[str] = []
@@ -446,6 +481,18 @@ def test_core_prose_is_not_bookkeeping(path):
     _report(bookkeeping_problems(core_sentences), path)
 
 
+@by_name
+def test_quiz_cells_are_hidden_and_checked(path):
+    _report(quiz_problems(_load(path)), path)
+
+
+def test_quiz_ids_are_unique_over_the_series():
+    seen: dict[str, str] = {}
+    problems = [p for path in NOTEBOOKS for p in quiz_problems(_load(path), seen, path.stem)
+                if "ids are unique" in p]
+    assert not problems, problems[0]
+
+
 def test_core_path_fits_two_hours():
     minutes = {p.name: measured_minutes(p)[0] for p in NOTEBOOKS if path_of(_load(p)) != "deep-dive"}
     assert not core_path_problems(minutes), core_path_problems(minutes)[0]
@@ -549,6 +596,19 @@ def test_rule_check_cells():
     assert "has none" in one(_code("assert 1 == 1, 'one'", "", (HIDE_TAG,), True))
     assert one(_code("x = 'assert me'\nprint(x)", "assert me\n")) == ""  # a string is no assert
     assert "is a check cell" in one(_code("%time f()\nassert f(), 'f'", "\u2713 f\n"))  # magics ignored
+
+
+def test_rule_quizzes():
+    prompt = _md("**Predict, then run.** How large?")
+    ask = _code('from helpers import quiz\nquiz.ask("02-size")', "", (HIDE_TAG,), True)
+    check = _code('assert quiz.agrees("02-size", 21.9), "m"\nprint("\u2713 ok")', "\u2713 ok\n",
+                  (HIDE_TAG,), True)
+    assert quiz_problems(_nb(prompt, ask, _code("a = 1"), check)) == []
+    assert "hides its code" in " ".join(quiz_problems(_nb(prompt, _code('quiz.ask("02-size")'), check)))
+    assert "follows" in " ".join(quiz_problems(_nb(_md("Words."), ask, check)))
+    assert "follows" in " ".join(quiz_problems(_nb(_md("**Predict, then run.** x", (DEEP_TAG,)), ask, check)))
+    assert "no later check cell" in " ".join(quiz_problems(_nb(check, prompt, ask)))
+    assert "unique" in " ".join(quiz_problems(_nb(prompt, ask, check, prompt, ask, check)))
 
 
 def test_rule_references():

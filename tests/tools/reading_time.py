@@ -8,7 +8,8 @@ same way (docs/authoring.md says what is core):
     output         4 s a printed line (stream or text result; a check cell's ✓ lines count)
     figure         45 s an image output
     explorer       3 min a cell that builds a `widgets.` explorer (its figure not counted again)
-    predict        30 s a "Predict" prompt
+    predict        30 s a "Predict" prompt (its quiz cell, `quiz.ask(...)`, adds nothing: the
+                   prompt's 30 s is the time to answer it, and its code is hidden)
     run            1 min a notebook, to run it
 
 Also the share of core prose sentences that are bookkeeping (tolerances, standard errors,
@@ -31,6 +32,7 @@ SECONDS = {"word": 60 / 120, "code": 3.0, "output": 4.0, "figure": 45.0, "explor
 RUN_SECONDS = 60.0
 EXPLORER_CALL = re.compile(r"\bwidgets\.\w+\(")
 PREDICT = re.compile(r"\bpredict\b", re.I)
+QUIZ_CALL = re.compile(r"\bquiz\.ask\(")
 BOOKKEEPING = re.compile(
     r"\b(tolerances?|standard errors?|SE\b|t[- ]statistics?|t = [+-]?\d|seeds?\b|SEED|rounding|"
     r"rounds?\b|float32 steps?|ulps?\b|kernels?\b|SIMD|AVX|threads?\b|margins?\b|paired|"
@@ -53,6 +55,11 @@ def is_deep_notebook(nb: dict) -> bool:
 def is_hidden_input(cell: dict) -> bool:
     jupyter = cell.get("metadata", {}).get("jupyter", {})
     return "hide-input" in _tags(cell) or bool(jupyter.get("source_hidden"))
+
+
+def is_quiz(cell: dict) -> bool:
+    """A quiz cell (docs/authoring.md): a code cell whose code asks a `helpers.quiz` question."""
+    return cell.get("cell_type") == "code" and bool(QUIZ_CALL.search(_src(cell)))
 
 
 def prose(text: str) -> str:
@@ -94,8 +101,8 @@ def _add_cell(part: Part, cell: dict) -> None:
         part.predicts += len(PREDICT.findall(text)) > 0
         part.sentences += sentences(text)
         return
-    if cell["cell_type"] != "code":
-        return
+    if cell["cell_type"] != "code" or is_quiz(cell):
+        return  # a quiz is the predict prompt above it, already counted
     explorer = bool(EXPLORER_CALL.search(text)) and any(
         "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell.get("outputs", []))
     if not is_hidden_input(cell):
