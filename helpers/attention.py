@@ -18,6 +18,7 @@ import torch
 
 __all__ = [
     "DK_VALUES",
+    "ONE_HOT",
     "attention",
     "attention_logits",
     "softmax_entropy",

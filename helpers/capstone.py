@@ -144,9 +144,7 @@ def repair_findings(model: Any, seed: int = 0, batch: int = 256) -> list[str]:
                 "initial weights and biases"]
     data = load_digits(seed)
     report = checkup.run(model, data.x_train[:batch], data.y_train[:batch])
-    lines = [line for line in report.diagnosis if any(line.startswith(p) for p in report.problems)]
-    lines = lines or list(report.problems)
-    return lines + relu_factor_findings(model)
+    return report.problem_lines + relu_factor_findings(model)
 
 
 HE_FACTOR_BAND: tuple[float, float] = (0.8, 1.25)

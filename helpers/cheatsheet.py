@@ -28,8 +28,8 @@ __all__ = ["KERAS_TRUNCATION_FACTOR", "FIXED_STD", "BY_CONSTRUCTION", "GPT2_N_LA
            "torch_default_init_", "example_cnn", "TokenClassifier", "example_transformer",
            "HIGHLIGHTS", "checkup_highlights"]
 
-Shape = tuple[int, ...]
-TorchInit = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+_Shape = tuple[int, ...]
+_TorchInit = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 KERAS_TRUNCATION_FACTOR: float = stats.truncated_normal_std_factor(2.0)
@@ -97,10 +97,10 @@ class Row:
     pytorch: str
     keras: str
     fan_mode: str
-    std_of: Callable[[Shape], float]
-    bound_of: Callable[[Shape], float] | None
-    torch_normal: TorchInit | None
-    torch_uniform: TorchInit | None
+    std_of: Callable[[_Shape], float]
+    bound_of: Callable[[_Shape], float] | None
+    torch_normal: _TorchInit | None
+    torch_uniform: _TorchInit | None
     keras_normal: tuple[KerasDraw, ...] = ()
     measured_in: tuple[tuple[str, str], ...] = ()  # (notebook, section heading) pairs
 
@@ -111,7 +111,7 @@ class Row:
         return "; ".join(d.describe() for d in self.keras_normal)
 
 
-def _orthogonal_std(shape: Shape) -> float:
+def _orthogonal_std(shape: _Shape) -> float:
     """orthogonal_ flattens to (out, fan_in) and makes rows or columns orthonormal, so the
     mean square of the entries is exactly min(out, fan_in) / (out * fan_in)."""
     return 1 / math.sqrt(max(shape[0], init.fans(shape)[0]))
@@ -341,7 +341,7 @@ class Check:
 
     scheme: str
     call: str
-    shape: Shape
+    shape: _Shape
     quantity: str
     formula: float
     measured: float
@@ -375,14 +375,14 @@ class Check:
         return 5 / math.sqrt(2 * self.n) if self.quantity == "std" else 0.002
 
 
-def _measure(fill: TorchInit, shape: Shape, gen: torch.Generator) -> torch.Tensor:
+def _measure(fill: _TorchInit, shape: _Shape, gen: torch.Generator) -> torch.Tensor:
     w = torch.empty(shape)
     with torch.no_grad():
         fill(w, gen)
     return w
 
 
-def check_against_torch(shapes: tuple[Shape, ...] = ((256, 512), (512, 128), (64, 32, 3, 3)),
+def check_against_torch(shapes: tuple[_Shape, ...] = ((256, 512), (512, 128), (64, 32, 3, 3)),
                         seed: int = 0) -> list[Check]:
     """Evaluate every row's formulas on each shape and measure the torch call it prints.
 

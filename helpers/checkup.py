@@ -37,6 +37,7 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 from torch.overrides import TorchFunctionMode
 
 from helpers.init import fans, scheme_std
+from helpers.probe import TREND_FACTOR
 from helpers.stats import SATURATION, saturated_fraction
 
 __all__ = [
@@ -61,11 +62,11 @@ __all__ = [
     "run",
 ]
 
-SIGNAL_FACTOR = 10.0
-"""A weight layer whose input rms is this many times below (above) its reference is flagged
-"vanishing" ("exploding"). The reference: the output of the last normalisation layer
-called before it (BatchNorm, LayerNorm, GroupNorm, InstanceNorm, RMSNorm), or, with none
-before it, the input of the first weight layer."""
+SIGNAL_FACTOR = TREND_FACTOR
+"""probe's vanishing/exploding factor (10), applied layer by layer: a weight layer whose input
+rms is this many times below (above) its reference is flagged "vanishing" ("exploding"). The
+reference: the output of the last normalisation layer called before it (BatchNorm, LayerNorm,
+GroupNorm, InstanceNorm, RMSNorm), or, with none before it, the input of the first weight layer."""
 INPUT_FACTOR = 10.0
 """A float input whose rms is this many times below (above) 1 is flagged "input scale"
 (standardise it): the init formulas assume inputs of order 1."""
@@ -234,6 +235,13 @@ class Checkup:
     def finding(self, rule: str) -> Finding | None:
         """The finding of one rule (see Finding.rule), or None if the rule did not apply."""
         return next((f for f in self.findings if f.rule == rule), None)
+
+    @property
+    def problem_lines(self) -> list[str]:
+        """The diagnosis lines of the problems (findings of severity "problem"), in the diagnosis'
+        order: read from the findings, never by matching a name against a sentence."""
+        problems = {f.words for f in self.findings if f.severity == "problem"}
+        return [line for line in self.diagnosis if line in problems]
 
     def table(self) -> str:
         """The report as text, one line per layer (makemore style), findings below."""
@@ -1033,45 +1041,44 @@ def _gradient_findings(layers: list[LayerReport]) -> tuple[list[Finding], _Marks
                      f"rate the layers near the input will {effect}")], {i0: word})
 
 
+def _share_findings(layers: list[LayerReport], share: str, threshold: float, rule: str, name: str,
+                    what: str, kind: str,
+                    detail: Callable[[LayerReport], str]) -> tuple[list[Finding], _Marks]:
+    """One rule over the layers that report a share (a LayerReport field, e.g. dead_units): a
+    problem naming the layers at `threshold` or above and the worst, else "ok" with the largest share."""
+    rows = [(i, r) for i, r in enumerate(layers) if getattr(r, share) is not None]
+    if not rows:
+        return [], {}
+    worst = max(rows, key=lambda h: getattr(h[1], share))[1]
+    value = getattr(worst, share)
+    hits = [i for i, r in rows if getattr(r, share) >= threshold]
+    if hits:
+        return ([Finding(rule, name, "problem", value,
+                         f"{name}: {len(hits)} {kind} layer(s) with >= {threshold:.0%} {what}; worst layer "
+                         f"{worst.name}: {detail(worst)}")], {i: name for i in hits})
+    return [Finding(rule, name, "ok", value, f"no {name} layer: at most {value:.0%} {what} in {len(rows)} "
+                                            f"{kind} layer(s) (flag at {threshold:.0%})")], {}
+
+
+def _saturation_rule(r: LayerReport) -> str:
+    """What counts as saturated in the worst layer: its activation's threshold, or its gates'."""
+    tanh, sig = SATURATION["tanh"], SATURATION["sigmoid"]
+    return {"Tanh": f"|h| > {tanh}", "Sigmoid": f"h outside [{sig}, {1 - sig}]"}.get(
+        r.kind, f"of its gates: sigmoid gates outside [{sig}, {1 - sig}], tanh gates |g| > {tanh}")
+
+
 def _unit_findings(layers: list[LayerReport]) -> tuple[list[Finding], _Marks]:
     """Rectifiers with many dead units; tanh/sigmoid layers and recurrent gates with many
     saturated values."""
-    findings, marks = [], {}
-    dead = [(i, r) for i, r in enumerate(layers) if r.dead_units is not None]
-    if dead:
-        worst = max(dead, key=lambda h: h[1].dead_units)[1]
-        hits = [(i, r) for i, r in dead if r.dead_units >= DEAD_UNITS]
-        if hits:
-            findings.append(Finding("dead units", "dead", "problem", worst.dead_units,
-                                    f"dead: {len(hits)} rectifier layer(s) with >= {DEAD_UNITS:.0%} dead "
-                                    f"units; worst layer {worst.name}: {worst.dead_units:.0%} of its units "
-                                    f"are 0 for every input of the batch (zero fraction "
-                                    f"{worst.zero_fraction:.0%})"))
-            marks.update({i: "dead" for i, _ in hits})
-        else:
-            findings.append(Finding("dead units", "dead", "ok", worst.dead_units,
-                                    f"no dead layer: at most {worst.dead_units:.0%} dead units in "
-                                    f"{len(dead)} rectifier layer(s) (flag at {DEAD_UNITS:.0%})"))
-    sat = [(i, r) for i, r in enumerate(layers) if r.saturated is not None]
-    if sat:
-        worst = max(sat, key=lambda h: h[1].saturated)[1]
-        hits = [(i, r) for i, r in sat if r.saturated >= SATURATED]
-        if hits:
-            rule = {"Tanh": f"|h| > {SATURATION['tanh']}",
-                    "Sigmoid": f"h outside [{SATURATION['sigmoid']}, {1 - SATURATION['sigmoid']}]"}.get(
-                worst.kind, f"of its gates: sigmoid gates outside [{SATURATION['sigmoid']}, "
-                            f"{1 - SATURATION['sigmoid']}], tanh gates |g| > {SATURATION['tanh']}")
-            findings.append(Finding("saturated", "saturated", "problem", worst.saturated,
-                                    f"saturated: {len(hits)} tanh/sigmoid or recurrent layer(s) with "
-                                    f">= {SATURATED:.0%} saturated values; worst layer {worst.name}: "
-                                    f"{worst.saturated:.0%} {rule}"))
-            marks.update({i: "saturated" for i, _ in hits})
-        else:
-            findings.append(Finding("saturated", "saturated", "ok", worst.saturated,
-                                    f"no saturated layer: at most {worst.saturated:.0%} saturated values "
-                                    f"in {len(sat)} tanh/sigmoid or recurrent layer(s) (flag at "
-                                    f"{SATURATED:.0%})"))
-    return findings, marks
+    dead, dead_marks = _share_findings(
+        layers, "dead_units", DEAD_UNITS, "dead units", "dead", "dead units", "rectifier",
+        lambda r: f"{r.dead_units:.0%} of its units are 0 for every input of the batch (zero fraction "
+                  f"{r.zero_fraction:.0%})")
+    sat, sat_marks = _share_findings(
+        layers, "saturated", SATURATED, "saturated", "saturated", "saturated values",
+        "tanh/sigmoid or recurrent",
+        lambda r: f"{r.saturated:.0%} {_saturation_rule(r)}")
+    return dead + sat, dead_marks | sat_marks
 
 
 def _loss_finding(loss: float, n_classes: int, se: float | None) -> Finding:

@@ -18,11 +18,14 @@ import numpy as np
 import torch
 
 from helpers import validate
+from helpers.nets import activation_function
 from helpers.threads import single_thread
 
 __all__ = [
+    "CRITICAL_WEIGHT_VAR",
     "CRITICAL_ACTIVATIONS",
     "PHASES",
+    "critical_gain",
     "critical_weight_var",
     "mean_field",
     "mean_field_profile",
@@ -30,7 +33,11 @@ __all__ = [
     "propagation_map",
 ]
 
-CRITICAL_ACTIVATIONS: tuple[str, ...] = ("linear", "tanh", "relu")
+CRITICAL_WEIGHT_VAR: dict[str, float] = {"linear": 1.0, "tanh": 1.0, "relu": 2.0}
+"""sigma_w^2 = width * Var(W) on the critical line (zero bias), per activation: the one table of
+critical gains (critical_gain = its square root) that isometry and mup take theirs from."""
+CRITICAL_ACTIVATIONS: tuple[str, ...] = tuple(CRITICAL_WEIGHT_VAR)
+"""The activations with a critical line (helpers.nets.ACTIVATIONS names them)."""
 
 
 def _check(activation: str, sigma_w2: float) -> None:
@@ -56,7 +63,17 @@ def critical_weight_var(activation: str) -> float:
     it; tanh and linear have slope 1 at 0. Introduced in notebooks/09_init_in_training.ipynb.
     """
     _check(activation, 1.0)
-    return 2.0 if activation == "relu" else 1.0
+    return CRITICAL_WEIGHT_VAR[activation]
+
+
+def critical_gain(activation: str) -> float:
+    """The gain g of the critical init std g / sqrt(fan_in): sqrt(2) for ReLU (He), 1 for tanh
+    and linear (LeCun); the square root of critical_weight_var.
+
+    isometry's critical weight scales and mup's standard parametrisation use it.
+    Introduced in notebooks/11_width_and_isometry.ipynb.
+    """
+    return math.sqrt(critical_weight_var(activation))
 
 
 def mean_field(activation: str, sigma_w2: float, q0: float = 1.0,
@@ -154,7 +171,7 @@ def propagation_map(
     if not depths or min(depths) < 1 or width < 1 or batch < 2:
         raise ValueError(f"need depths >= 1, width >= 1, batch >= 2; got {depths}, {width}, {batch}")
     gen = torch.Generator().manual_seed(seed)
-    phi = {"linear": lambda h: h, "tanh": torch.tanh, "relu": torch.relu}[activation]
+    phi = activation_function(activation)
     forward = np.empty((len(sigma_w2s), len(depths)))
     backward = np.empty_like(forward)
     with single_thread():

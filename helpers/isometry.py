@@ -23,7 +23,9 @@ import numpy as np
 import torch
 
 from helpers import validate
+from helpers.criticality import CRITICAL_ACTIVATIONS, critical_gain
 from helpers.exercises import OpenExercise, register
+from helpers.nets import activation_function
 
 __all__ = [
     "ACTIVATIONS",
@@ -42,13 +44,15 @@ __all__ = [
     "looks_linear_jacobian",
 ]
 
-ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "linear")
+ACTIVATIONS: tuple[str, ...] = tuple(sorted(CRITICAL_ACTIVATIONS, key=("tanh", "relu", "linear").index))
+"""criticality.CRITICAL_ACTIVATIONS (each has a critical gain), in the order the spread table and
+the isometry explorer list them."""
 WEIGHTS: tuple[str, ...] = ("gaussian", "orthogonal")
 RESOLUTION = 1e-12
 """Singular values below RESOLUTION x the largest are numerically zero: float64 products and the
 SVD resolve a singular value only down to ~1e-16 x the largest, times the depth."""
 
-_PHI = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda h: h}
+_PHI = {name: activation_function(name) for name in ACTIVATIONS}
 
 
 def _slope(activation: str, h: torch.Tensor) -> torch.Tensor:
@@ -203,11 +207,11 @@ def spread(s: np.ndarray) -> Spread:
 def spread_table(depths: tuple[int, ...], *, width: int = 128, input_std: float = 0.1, seed: int = 0,
                  scales: dict[str, float] | None = None) -> dict[tuple[str, str], list[Spread]]:
     """Spread at each depth for every (activation, weights), each activation at its critical
-    weight scale (tanh and linear 1, ReLU sqrt 2; override with `scales`).
+    weight scale (criticality.critical_gain: tanh and linear 1, ReLU sqrt 2; override with `scales`).
 
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
-    scales = {"tanh": 1.0, "linear": 1.0, "relu": math.sqrt(2), **(scales or {})}
+    scales = {act: critical_gain(act) for act in ACTIVATIONS} | (scales or {})
     table = {}
     for act in ACTIVATIONS:
         for weights in WEIGHTS:

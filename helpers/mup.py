@@ -25,7 +25,9 @@ import torch
 from torch import nn
 
 from helpers import validate
+from helpers.criticality import critical_gain
 from helpers.exercises import OpenExercise, register
+from helpers.nets import activation_function
 from helpers.threads import single_thread
 from helpers.train import Dataset
 
@@ -53,8 +55,9 @@ __all__ = [
 PARAMETRISATIONS: tuple[str, ...] = ("sp", "mup")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 ACTIVATIONS: tuple[str, ...] = ("tanh", "relu")
-GAINS = {"tanh": 1.0, "relu": math.sqrt(2)}
-"""Init std = gain / sqrt(fan_in) before each activation: LeCun for tanh, He for ReLU."""
+GAINS = {act: critical_gain(act) for act in ACTIVATIONS}
+"""Init std = gain / sqrt(fan_in) before each activation, the critical gain (helpers.criticality):
+LeCun for tanh, He for ReLU."""
 LAYERS: tuple[str, ...] = ("input", "hidden", "output")
 BASE_WIDTH = 64
 """The width at which muP's multipliers are all 1 (the mup package's "base shapes")."""
@@ -136,7 +139,7 @@ class ScaledMLP(nn.Module):
                  hidden_layers: int, generator: torch.Generator, activation: str = "tanh",
                  draws: list[torch.Tensor] | None = None):
         super().__init__()
-        self.phi = torch.tanh if activation == "tanh" else torch.relu
+        self.phi = activation_function(activation)
         self.kinds = ("input", *["hidden"] * hidden_layers, "output")
         dims = [d_in, *[width] * (hidden_layers + 1), d_out]
         self.multipliers = [rules[k].multiplier for k in self.kinds]

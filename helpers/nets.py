@@ -6,16 +6,38 @@ so both build exactly the same model from the same arguments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from helpers import validate
 from helpers.init import INIT_SCHEMES, MODES, initialize_
 
-__all__ = ["ACTIVATIONS", "make_activation", "mlp"]
+__all__ = ["ACTIVATIONS", "activation_function", "make_activation", "mlp"]
 
 ACTIVATIONS: tuple[str, ...] = ("linear", "sigmoid", "tanh", "relu", "leaky_relu")
 """Activations every experiment accepts; `param` is leaky_relu's negative slope."""
+
+
+
+def activation_function(name: str, param: float | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The elementwise function of an activation name in ACTIVATIONS, for code that applies it to
+    tensors directly (leaky_relu slope = param, default 0.01); make_activation gives the module.
+
+    The one table from names to functions: criticality, isometry and mup build their nets with it.
+    Introduced in notebooks/09_init_in_training.ipynb.
+    """
+    validate.one_of("activation", name, ACTIVATIONS)
+    if name == "leaky_relu":
+        slope = 0.01 if param is None else param
+        return lambda h: F.leaky_relu(h, slope)
+    return {"linear": _identity, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[name]
+
+
+def _identity(h: torch.Tensor) -> torch.Tensor:
+    return h
 
 
 def make_activation(name: str, param: float | None = None) -> nn.Module:

@@ -24,11 +24,15 @@ from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS, mlp
 from helpers.stats import SATURATION
 
-__all__ = ["LOSS", "EndRatios", "EVENTS", "FORWARD_EVENTS", "GRADIENT_EVENTS", "Propagation", "propagate",
-           "diagnose", "headline"]
+__all__ = ["LOSS", "TREND_FACTOR", "EndRatios", "EVENTS", "FORWARD_EVENTS", "GRADIENT_EVENTS", "Propagation",
+           "propagate", "diagnose", "headline", "round_up"]
 
 LOSS = "sum(h_L * P), P a fixed N(0, 1) matrix of the batch's shape: dLoss/dh_L = P, std 1"
 """The loss whose gradient the probe back-propagates (a random projection of the output)."""
+
+TREND_FACTOR = 10.0
+"""A std or gradient that shrinks (grows) by more than this factor is "vanishing" ("exploding"):
+probe.diagnose and headline from end to end, helpers.checkup (its SIGNAL_FACTOR) layer by layer."""
 
 _RECTIFIED = ("relu", "leaky_relu")
 
@@ -432,15 +436,27 @@ def _record(settings: dict, values: list[np.ndarray], gvalues: list[np.ndarray],
     )
 
 
+def round_up(n: int, block: int) -> int:
+    """n rounded up to a multiple of block (both integers >= 1): how far an explorer measures or
+    draws, so that a depth move inside one block reuses what it has (the measured layers, the
+    axes' frame). The one place the series writes it: helpers.panels.propagation_span, the
+    criticality and isometry explorers, tests/tools/bench.py.
+    Introduced in notebooks/04_signal_propagation.ipynb.
+    """
+    validate.integer_in("n", n, 1)
+    validate.integer_in("block", block, 1)
+    return -(-n // block) * block
+
+
 def _trend(ratio: float) -> str:
-    return "vanishing" if ratio < 0.1 else "exploding" if ratio > 10 else "holds"
+    return "vanishing" if ratio < 1 / TREND_FACTOR else "exploding" if ratio > TREND_FACTOR else "holds"
 
 
 def diagnose(rec: Propagation) -> str:
     """One line naming the regime: where the signal overflows to inf/NaN or underflows to 0,
     else whether the forward std and the gradient vanish, explode or hold from end to end
-    (a factor beyond 10x is vanishing/exploding), and the worst saturated fraction (tanh,
-    sigmoid) or zero fraction and dead units (ReLU) of any layer.
+    (a factor beyond TREND_FACTOR, 10x, is vanishing/exploding), and the worst saturated fraction
+    (tanh, sigmoid) or zero fraction and dead units (ReLU) of any layer.
 
     Introduced in notebooks/04_signal_propagation.ipynb.
     """

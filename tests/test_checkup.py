@@ -181,6 +181,42 @@ def test_a_bad_init_is_named(name):
     assert report.flagged, "a finding marks the layers it comes from"
 
 
+@pytest.mark.parametrize("name", ["mlp, bias -5", "transformer, head x30"])
+def test_problem_lines_are_the_problem_findings_in_diagnosis_order(name):
+    # capstone's repair check reads these: the problems' sentences, taken from the findings
+    # (never by matching a problem's name against the start of a sentence)
+    build, data, word = BAD[name]
+    report = checkup.run(build(), *data())
+    lines = report.problem_lines
+    assert lines == [d for d in report.diagnosis if d in {f.words for f in report.findings
+                                                           if f.severity == "problem"}]
+    assert len(lines) == len(report.problems) and any(line.startswith(word) for line in lines)
+    assert all(f.words in lines for f in report.findings if f.severity == "problem")
+
+
+def test_dead_and_saturated_findings_say_ok_below_their_thresholds():
+    # the "ok" sentences of the two share rules (one function writes both)
+    report = checkup.run(*_checkup_pair(nn.ReLU), seed=0)
+    dead = report.finding("dead units")
+    assert dead.severity == "ok" and dead.words.startswith("no dead layer: at most ")
+    assert dead.words.endswith(f"rectifier layer(s) (flag at {checkup.DEAD_UNITS:.0%})")
+    report = checkup.run(*_checkup_pair(nn.Tanh), seed=0)
+    sat = report.finding("saturated")
+    assert sat.severity == "ok" and sat.words.startswith("no saturated layer: at most ")
+    assert sat.words.endswith(f"tanh/sigmoid or recurrent layer(s) (flag at {checkup.SATURATED:.0%})")
+
+
+def test_the_signal_rule_uses_the_probes_vanishing_factor():
+    from helpers import probe
+
+    assert checkup.SIGNAL_FACTOR == probe.TREND_FACTOR == 10
+
+
+def _checkup_pair(act: type[nn.Module]) -> tuple[nn.Module, torch.Tensor]:
+    model = _init(_seeded(lambda: mlp(depth=3, act=act)), he=True, bias=0.0)
+    return model, _vectors()[0]
+
+
 # --- the numbers against a plain torch pass ---------------------------------------------------
 
 

@@ -25,6 +25,19 @@ def test_relu_and_linear_chi_closed_forms(s):
     assert crit.mean_field("linear", s, layers=1)[1] == pytest.approx(s)
 
 
+def test_critical_gain_is_the_one_table_isometry_and_mup_read():
+    # one owner for "the critical gain per activation": He's sqrt 2 for ReLU, LeCun's 1 otherwise
+    from helpers import isometry, mup
+
+    assert crit.critical_gain("relu") == math.sqrt(2) and crit.critical_gain("tanh") == 1.0
+    assert all(crit.critical_gain(a) ** 2 == pytest.approx(crit.critical_weight_var(a))
+               for a in crit.CRITICAL_ACTIVATIONS)
+    assert mup.GAINS == {a: crit.critical_gain(a) for a in mup.ACTIVATIONS}
+    assert set(isometry.ACTIVATIONS) == set(crit.CRITICAL_ACTIVATIONS)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        crit.critical_gain("sigmoid")
+
+
 def test_tanh_phases():
     """Below 1: q* = 0 and chi_1 = sigma_w^2 (ordered); above 1: q* > 0 and chi_1 > 1 (chaotic)."""
     q, chi = crit.mean_field("tanh", 0.5)

@@ -120,3 +120,17 @@ def test_accuracy_of_a_hand_set_linear_layer(training):
     assert train.accuracy(model, x, y) == 0.75
     assert model.training is training and model[1].training is training
     assert train.accuracy(model, x, torch.tensor([0, 1, 0, 1])) == 1.0
+
+
+@pytest.mark.parametrize("name", nets.ACTIVATIONS)
+def test_activation_function_computes_what_make_activation_does(name):
+    # criticality, isometry and mup apply activations through this one table; a wrong entry
+    # would make their nets differ from the probe's and train's.
+    h = torch.linspace(-4, 4, 81)
+    assert torch.equal(nets.activation_function(name, 0.2)(h), nets.make_activation(name, 0.2)(h))
+    assert torch.equal(nets.activation_function(name)(h), nets.make_activation(name)(h))
+
+
+def test_activation_function_refuses_an_unknown_name():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        nets.activation_function("gelu")

@@ -290,3 +290,13 @@ def test_notebook_04_loop_measures_what_propagate_measures(std_act, activation, 
     exec(f"std, act = {std_act}\n" + rest, ns)  # noqa: S102 - the notebook's own lines
     rec = probe.propagate(8, 300, activation, init, std=std, batch=400, seed=1)
     np.testing.assert_allclose(ns["stds"], rec.forward_std, rtol=1e-4)
+
+
+def test_round_up_gives_the_next_multiple_of_the_block():
+    # explorers measure and draw up to this depth; one past a block must open the next one
+    assert [probe.round_up(n, 5) for n in (1, 4, 5, 6, 10, 11)] == [5, 5, 5, 10, 10, 15]
+    assert probe.round_up(np.int64(26), 25) == 50 and probe.round_up(7, 1) == 7
+    with pytest.raises(ValueError, match="block must be an integer >= 1"):
+        probe.round_up(3, 0)
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        probe.round_up(2.5, 5)
