@@ -904,3 +904,43 @@ def test_contents_mark_deep_dive_notebooks():
     assert out.endswith("```{toctree}\n:hidden:\n\nnotebooks/00_a\n01 B (deep dive) <notebooks/01_b>\n```\n")
     other = "```{toctree}\n\ndocs/teaching\n```\n"
     assert ib.labelled_toctree(other, [("notebooks/01_b", "01 B", True)]) == other
+
+
+def test_quizzes_answer_offline(book, server, reader):
+    """Every quiz of helpers.quiz is on its notebook's page, visible, and answers a click with
+    the network cut: a wrong pick says so and locks the choices, the right one says right, a
+    number typed into a numeric quiz is judged by the quiz's tolerance (the JavaScript the page
+    stores runs in the book, which never executes the notebooks)."""
+    from helpers import quiz
+
+    pages = {q.notebook: next(p["page"] for p in PAGES if Path(p["page"]).name.startswith(q.notebook))
+             for q in quiz.QUIZZES.values()}
+    for number, page_name in sorted(set(pages.items())):
+        _, page = reader.read(server + page_name, keep_open=True)
+        try:
+            for quiz_id, q in quiz.QUIZZES.items():
+                if q.notebook != number:
+                    continue
+                box = page.locator(f'.initlab-quiz[data-quiz="{quiz_id}"]')
+                assert box.count() == 1 and box.is_visible(), f"{page_name}: quiz {quiz_id} not shown once"
+                feedback = box.locator("[data-role=feedback]")
+                if q.choices:
+                    wrong = next(c.text for c in q.choices if c.text != q.answer)
+                    box.locator("button", has_text=wrong).first.click()
+                    assert feedback.inner_text() == quiz.feedback(quiz_id, False), quiz_id
+                    assert all(box.locator("button").evaluate_all("bs => bs.map(b => b.disabled)")), quiz_id
+                else:
+                    box.locator("input").fill(f"{float(q.answer):g}")
+                    box.locator("input").press("Enter")
+                    assert feedback.inner_text() == quiz.feedback(quiz_id, True), quiz_id
+            # a right pick, on a fresh copy of the page
+            page.reload()
+            first = next(k for k, q in quiz.QUIZZES.items() if q.notebook == number and q.choices) \
+                if any(q.choices for q in quiz.QUIZZES.values() if q.notebook == number) else None
+            if first:
+                box = page.locator(f'.initlab-quiz[data-quiz="{first}"]')
+                box.locator('button[data-right="1"]').click()
+                assert box.locator("[data-role=feedback]").inner_text() == quiz.feedback(first, True), first
+            assert not reader.blocked, f"{page_name}: a quiz fetched {reader.blocked}"
+        finally:
+            page.close()
