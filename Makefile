@@ -6,6 +6,7 @@
 # make reading-time, make bench, make mutate (plant bugs in helpers/, expect the unit tests to
 # catch each), make test-browser, make screenshot (docs/explorer.png), make book (the static HTML
 # book in build/book/), make test-book.
+# make student (the student edition in build/student/: no outputs, answers or worked solutions).
 
 SHELL := /bin/bash
 # Any Python from 3.11 on: `make test PYTHON=python3.13`. A second venv beside the first:
@@ -31,10 +32,10 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help venv lab lab-classroom test unit test-slow nbval lint notebooks test-robust reading-time bench mutate test-browser browser-deps screenshot book book-deps test-book clean
+.PHONY: help venv lab lab-classroom test unit test-slow nbval lint notebooks test-robust reading-time bench mutate test-browser browser-deps screenshot book book-deps test-book student clean
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,9p' Makefile
 
 venv: $(STAMP)
 
@@ -146,6 +147,12 @@ book: $(BOOK_STAMP)
 # Builds the book, then reads every page in headless chromium with the network cut.
 test-book: book-deps browser-deps
 	INITLAB_BROWSER_REQUIRED=1 $(BIN)/python -m pytest -q -p no:randomly -m book tests/test_book.py
+
+# --- the student edition (tests/tools/student.py, docs/teaching.md) -----------------------------
+# The notebooks with no outputs and without the cells tagged answer or solution, and helpers/ beside
+# them without any worked solution's text (docs/authoring.md). Open build/student/ in JupyterLab.
+student: $(STAMP)
+	$(BIN)/python tests/tools/student.py build/student
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
