@@ -202,11 +202,34 @@ def test_mystery_table_shows_what_the_answer_claims():
 # --- 09 and 10: which deep net trains, a block's growth, open exercises ------------------------
 
 
-def test_which_net_trains_right_and_wrong():
-    assert ex.which_net_trains.result({"trains": "B", "stuck at chance": "A"}).passed
-    r = ex.which_net_trains.result({"trains": "B", "stuck at chance": "C"})
-    assert r.status == "incorrect" and "1/6 per layer" in r.message
-    assert ex.which_net_trains.result({"trains": ..., "stuck at chance": ...}).status == "not attempted"
+# Each diagnosis: the right answer, and wrong ones with the words of the explanation they get.
+DIAGNOSES = {
+    "which_net_trains": ({"trains": "B", "stuck at chance": "A"},
+                         [({"stuck at chance": "C"}, "1/6 per layer")]),
+    "name_the_init": ({"he": "C", "xavier": "A", "std 0.01": "D", "std 0.1": "B"},
+                      [({"he": "A", "xavier": "C"}, "stays level")]),
+    "name_the_tanh_init": ({"standard": "B", "xavier_gain": "A", "std_1": "C"},
+                           [({"xavier_gain": "C", "std_1": "A"}, "settles near 0.65")]),
+    "why_it_stalls": ({"cause": "B", "fix": "B"},
+                      [({"cause": "C"}, "not dead"), ({"fix": "C"}, "1.39 per layer")]),
+    "read_the_checkup": ({"standardise the input": "B", "use He init": "C", "shrink the last layer": "A"},
+                         [({"use He init": "B", "standardise the input": "C"},
+                           "BatchNorm resets the scale")]),
+    "momentum_lr_limit": ({"limit": "C", "set by": "A"},
+                          [({"limit": "A"}, "1.31"), ({"set by": "B"}, "plateau")]),
+}
+
+
+@pytest.mark.parametrize("name", DIAGNOSES)
+def test_diagnosis_right_wrong_and_starter(name):
+    """The right answer passes (in either case), each wrong one is told why, a starter of `...`
+    is "not attempted"."""
+    e, (right, wrongs) = getattr(ex, name), DIAGNOSES[name]
+    assert e.result(right).passed and e.result({k: v.lower() for k, v in right.items()}).passed
+    for change, words in wrongs:
+        r = e.result({**right, **change})
+        assert r.status == "incorrect" and words in r.message, r.message
+    assert e.result({k: ... for k in right}).status == "not attempted"
 
 
 def test_which_net_trains_table_shows_what_the_answer_claims():
@@ -257,13 +280,6 @@ def test_distinct_after_training_right_and_wrong():
     e.check(lambda h, o: ...)  # an untouched starter must not raise
 
 
-def test_name_the_init_right_and_wrong():
-    right = {"he": "C", "xavier": "A", "std 0.01": "D", "std 0.1": "B"}
-    assert ex.name_the_init.result(right).passed
-    r = ex.name_the_init.result({**right, "he": "A", "xavier": "C"})
-    assert r.status == "incorrect" and "stays level" in r.message
-
-
 def test_name_the_init_table_shows_what_the_answer_claims():
     """Read from the printed table: C level, A x0.71 a layer, D x0.22, B x2.2 (ReLU, n = 1000)."""
     rows = {line.split(":")[0][-1]: np.array([float(v) for v in line.split(":")[1].split()])
@@ -275,14 +291,6 @@ def test_name_the_init_table_shows_what_the_answer_claims():
 
 
 # --- 05 name_the_tanh_init, 06 why_it_stalls and their open exercises ------------------------
-
-
-def test_name_the_tanh_init_right_and_wrong():
-    right = {"standard": "B", "xavier_gain": "A", "std_1": "C"}
-    assert ex.name_the_tanh_init.result(right).passed
-    r = ex.name_the_tanh_init.result({**right, "xavier_gain": "C", "std_1": "A"})
-    assert r.status == "incorrect" and "settles near 0.65" in r.message
-    assert ex.name_the_tanh_init.result({k: ... for k in right}).status == "not attempted"
 
 
 def test_name_the_tanh_init_table_shows_what_the_answer_claims():
@@ -303,15 +311,6 @@ def test_name_the_tanh_init_table_shows_what_the_answer_claims():
         assert float(saturated["C"].rstrip("%")) > 50 and float(saturated["A"].rstrip("%")) < 10
 
 
-def test_why_it_stalls_right_and_wrong():
-    assert ex.why_it_stalls.result({"cause": "B", "fix": "B"}).passed
-    r = ex.why_it_stalls.result({"cause": "C", "fix": "B"})
-    assert r.status == "incorrect" and "not dead" in r.message
-    r = ex.why_it_stalls.result({"cause": "B", "fix": "C"})
-    assert r.status == "incorrect" and "1.39 per layer" in r.message
-    assert ex.why_it_stalls.result({"cause": ..., "fix": ...}).status == "not attempted"
-
-
 def test_why_it_stalls_table_shows_what_the_answer_claims():
     """06: the activation std falls ~0.71x a layer, about half the values are 0 (not dead), and
     the weight gradients are under 1e-2 of the weights' std 0.125, for any seed."""
@@ -326,14 +325,6 @@ def test_why_it_stalls_table_shows_what_the_answer_claims():
 
 
 # --- 12: read a checkup; the cheat sheet's open exercises ---------------------------------------
-
-
-def test_read_the_checkup_right_and_wrong():
-    right = {"standardise the input": "B", "use He init": "C", "shrink the last layer": "A"}
-    assert ex.read_the_checkup.result(right).passed
-    r = ex.read_the_checkup.result({**right, "use He init": "B", "standardise the input": "C"})
-    assert r.status == "incorrect" and "BatchNorm resets the scale" in r.message
-    assert ex.read_the_checkup.result({k: ... for k in right}).status == "not attempted"
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -374,16 +365,6 @@ def test_open_exercise_has_a_worked_solution_and_a_quiet_starter(name, capsys):
 
 
 # --- 08: exercise 2, the lr limit of momentum from the pinned start -------------------------------
-
-
-def test_momentum_lr_limit_right_wrong_and_starter():
-    e = ex.momentum_lr_limit
-    assert e.result({"limit": "c", "set by": "A"}).passed
-    r = e.result({"limit": "A", "set by": "A"})
-    assert r.status == "incorrect" and "1.31" in r.message
-    r = e.result({"limit": "C", "set by": "B"})
-    assert r.status == "incorrect" and "plateau" in r.message
-    assert e.result({"limit": ..., "set by": ...}).status == "not attempted"
 
 
 def test_momentum_lr_limit_solution_says_what_the_grid_measures():
