@@ -5,7 +5,8 @@
 # and store outputs), make test-robust (every assert under other seeds, kernels and thread counts),
 # make reading-time, make bench, make mutate (plant bugs in helpers/, expect the unit tests to
 # catch each), make test-browser, make screenshot (docs/explorer.png), make book (the static HTML
-# book in build/book/), make test-book.
+# book in build/book/), make test-book, make slides (a reveal.js deck per class of the teaching
+# plans, build/slides/), make handout (the one-page PDF, A4 and Letter, build/handout/).
 # make student (the student edition in build/student/: no outputs, answers or worked solutions).
 
 SHELL := /bin/bash
@@ -32,10 +33,10 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help venv lab lab-classroom test unit test-slow nbval lint notebooks test-robust reading-time bench mutate test-browser browser-deps screenshot book book-deps test-book student clean
+.PHONY: help venv lab lab-classroom test unit test-slow nbval lint notebooks test-robust reading-time bench mutate test-browser browser-deps screenshot book book-deps test-book slides slides-deps handout student clean
 
 help:
-	@sed -n '1,9p' Makefile
+	@sed -n '1,10p' Makefile
 
 venv: $(STAMP)
 
@@ -144,9 +145,28 @@ $(BOOK_STAMP): $(STAMP) pyproject.toml
 book: $(BOOK_STAMP)
 	$(BIN)/python book/build_book.py
 
-# Builds the book, then reads every page in headless chromium with the network cut.
-test-book: book-deps browser-deps
-	INITLAB_BROWSER_REQUIRED=1 $(BIN)/python -m pytest -q -p no:randomly -m book tests/test_book.py
+# Builds the book and the class decks, then reads every page in headless chromium with the network cut.
+test-book: book-deps slides-deps browser-deps
+	INITLAB_BROWSER_REQUIRED=1 $(BIN)/python -m pytest -q -p no:randomly -m book tests/test_book.py tests/test_slides.py
+
+# --- slides and handout (book/slides.py, book/handout.py; docs/teaching.md) ---------------------
+# One reveal.js deck per class of docs/teaching.md's plans, from the notebooks' slide metadata and
+# stored outputs (never executed); reveal.js (book/vendor/) and MathJax are copied beside the
+# decks, so they read offline. The `slides` extra also brings jupyterlab-rise (live slides).
+SLIDES_STAMP := $(VENV)/.initlab-slides
+
+slides-deps: $(SLIDES_STAMP)
+
+$(SLIDES_STAMP): $(STAMP) pyproject.toml
+	$(PIP) -e '.[dev,slides]'
+	@touch $@
+
+slides: $(SLIDES_STAMP)
+	$(BIN)/python book/slides.py
+
+# The one-page handout from helpers/cheatsheet.py's table (matplotlib's PDF backend).
+handout: $(STAMP)
+	$(BIN)/python book/handout.py
 
 # --- the student edition (tests/tools/student.py, docs/teaching.md) -----------------------------
 # The notebooks with no outputs and without the cells tagged answer or solution, and helpers/ beside
