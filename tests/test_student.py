@@ -78,8 +78,13 @@ def _assert_no_solution_text(where: str, text: str) -> None:
             assert line not in text, f"{where}: a line of ex.{name}'s worked solution survives: {line!r}"
 
 
-def test_the_instructor_edition_has_worked_solutions_to_find():
-    """Without solution texts to look for, the checks below would pass vacuously."""
+def test_every_exercise_has_a_worked_solution_in_the_instructor_edition(capsys):
+    """Open, auto-checked and diagnoses alike: .solution() prints a worked solution here (and without
+    solution texts to look for, the checks below would pass vacuously)."""
+    for e in vars(ex).values():
+        e.solution()
+        printed = capsys.readouterr().out
+        assert e.solution_text.strip() and e.solution_text in printed and student.STUDENT_NOTE not in printed
     assert len(SOLUTIONS) >= 30
 
 
@@ -128,7 +133,7 @@ def test_solution_prints_the_note_and_checks_still_work(edition):
     """Run from the edition's folder, as its notebooks are: `helpers` is the stripped copy there."""
     code = ("import helpers; from helpers import capstone, isometry, mup; from helpers.exercises import ex\n"
             "print(helpers.__file__)\n"
-            "ex.uniform_bound.solution(); ex.name_the_rule.solution(); ex.explorer_same_error.solution()\n"
+            "for e in vars(ex).values(): e.solution()\n"
             "ex.uniform_bound.check(lambda s: 3 ** 0.5 * s); ex.name_the_rule.check({'lecun': 'C', "
             "'saturates': 'B', 'vanishes': 'A'}); ex.uniform_bound.hint()")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -136,7 +141,7 @@ def test_solution_prints_the_note_and_checks_still_work(edition):
                          text=True, check=True).stdout
     first, rest = out.split("\n", 1)
     assert Path(first).resolve().is_relative_to(edition.resolve()), "notebooks import the edition's helpers"
-    assert rest.count(student.STUDENT_NOTE) == 3
+    assert rest.count(student.STUDENT_NOTE) == len(vars(ex)), "every exercise's solution() prints the note"
     for said in ("uniform_bound: correct", "name_the_rule: correct", "Hint (uniform_bound)"):
         assert said in rest
     _assert_no_solution_text("solution()", rest)
