@@ -339,3 +339,62 @@ def test_widget_notebooks_found():
     """The scan above finds every notebook the curriculum gives an explorer."""
     names = {p.name[:2] for p in WIDGET_NOTEBOOKS}
     assert {"01", "02", "04", "07", "08", "09", "10", "11"} <= names, sorted(names)
+
+
+JS_RERUN_CELL = """async (index) => {
+  const nb = window.jupyterapp.shell.currentWidget;
+  nb.content.activeCellIndex = index;
+  await window.jupyterapp.commands.execute('notebook:clear-cell-output');
+  await window.jupyterapp.commands.execute('notebook:run-cell');
+}"""
+
+
+JS_CELL_OUTPUT = """async (index) => {
+  const nb = window.jupyterapp.shell.currentWidget;
+  await nb.content.scrollToItem(index);
+  await new Promise((r) => setTimeout(r, 500));
+  const out = nb.content.widgets[index].node.querySelector('.jp-OutputArea');
+  return out ? out.innerHTML : '';
+}"""
+
+
+def test_quiz_answers_in_jupyterlab(lab, browser_context):
+    """A quiz works live: its cell run in JupyterLab (as a student edition's learner runs it, with
+    the output cleared first) shows the choices, and a click commits and gives the feedback that
+    helpers.quiz.check gives in Python. The stored output of an untrusted notebook is shown too
+    (JupyterLab drops its handlers; running the cell is what makes it answer)."""
+    from helpers import quiz
+
+    base, token, _ = lab
+    nb = NOTEBOOK_DIR / "02_sums_of_products.ipynb"
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    index = next(i for i, c in enumerate(cells) if 'quiz.ask("02-size")' in "".join(c["source"]))
+    page = browser_context.new_page()
+    try:
+        page.goto(f"{base}/lab/tree/{nb.name}?reset&token={token}")
+        page.wait_for_function(JS_KERNEL_READY, timeout=90_000)
+        stored = page.evaluate(JS_CELL_OUTPUT, index)
+        assert stored.count("<button") == 3, "the stored quiz shows its three choices"
+        assert "onclick" not in stored and "No response? Run this cell" in stored, \
+            "untrusted, JupyterLab drops the handler; the quiz's own line says to run the cell"
+        page.evaluate(JS_RERUN_CELL, index)
+        page.wait_for_function(JS_KERNEL_IDLE, timeout=60_000)
+        box = page.locator('.jp-OutputArea .initlab-quiz[data-quiz="02-size"]')
+        box.wait_for(state="visible")
+        box.locator("button", has_text="about 100").click()
+        feedback = box.locator("[data-role=feedback]")
+        assert feedback.inner_text() == quiz.feedback("02-size", False)
+        assert all(box.locator("button").evaluate_all("bs => bs.map(b => b.disabled)")), "one click commits"
+        right = box.locator('button[data-right="1"]')
+        assert right.inner_text() == quiz.right_answer("02-size")
+        assert "rgb(200, 230, 201)" in right.evaluate("b => getComputedStyle(b).backgroundColor")
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "quiz-jupyterlab-failure.png", full_page=True)
+        raise
+    finally:
+        from playwright.sync_api import Error as PlaywrightError
+
+        with contextlib.suppress(PlaywrightError):
+            page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+        page.close()
