@@ -17,10 +17,11 @@ import html
 import math
 from dataclasses import dataclass
 
-__all__ = ["Choice", "Quiz", "QuizCard", "QUIZZES", "ask", "check", "classify", "agrees", "right_answer"]
+__all__ = ["Choice", "Quiz", "QuizCard", "QUIZZES", "ask", "check", "classify", "agrees", "right_answer",
+           "feedback"]
 
-INF = math.inf
-SCALES = ("abs", "factor")
+_INF = math.inf
+_SCALES = ("abs", "factor")
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ class Quiz:
     scale: str = "abs"
 
     def __post_init__(self) -> None:
-        if self.scale not in SCALES:
-            raise ValueError(f"scale must be one of {SCALES}, got {self.scale!r}")
+        if self.scale not in _SCALES:
+            raise ValueError(f"scale must be one of {_SCALES}, got {self.scale!r}")
 
     @property
     def notebook(self) -> str:
@@ -65,10 +66,10 @@ def _mc(quiz_id: str, question: str, answer: str, why: str, *choices: tuple[str,
 QUIZZES: dict[str, Quiz] = {q.quiz_id: q for q in (
     _mc("02-size", "How large is |a|: below 1, about 10, or about 100?", "about 10",
         "a sum of n = 10,000 terms of std 1/3 has std √n/3: tens.",
-        ("below 1", ((0, 1),)), ("about 10", ((3, 30),)), ("about 100", ((30, INF),))),
+        ("below 1", ((0, 1),)), ("about 10", ((3, 30),)), ("about 100", ((30, _INF),))),
     _mc("03-clones", "After 500 SGD steps, how many of the 32 units differ: 32, about half, or one?", "one",
         "units that start equal get equal gradients, so they stay equal.",
-        ("32", ((24, INF),)), ("about half", ((8, 24),)), ("one", ((0, 8),))),
+        ("32", ((24, _INF),)), ("about half", ((8, 24),)), ("one", ((0, 8),))),
     Quiz("04-layer10", "tanh layers of width 500 with weights of std 0.01 have a per-layer factor of about",
          3e-7, "near 0 tanh is the identity, so ten layers multiply the std by 0.22 each.",
          tolerance=10.0, scale="factor"),
@@ -83,10 +84,10 @@ QUIZZES: dict[str, Quiz] = {q.quiz_id: q for q in (
     _mc("05-standard", "How much of layer 1's activation std will layer 5 keep: most, half, or a tenth?",
         "a tenth",
         "Var(W) = 1/(3n) multiplies the variance by about 1/3 a layer, and tanh shrinks it a bit more.",
-        ("most", ((0.7, INF),)), ("half", ((0.3, 0.7),)), ("a tenth", ((0, 0.3),))),
+        ("most", ((0.7, _INF),)), ("half", ((0.3, 0.7),)), ("a tenth", ((0, 0.3),))),
     _mc("05-xavier", "With Xavier, how much of layer 1's activation std will layer 5 keep?", "half",
         "Var(W) = 1/n keeps a linear layer's variance; only tanh's flattening shrinks it.",
-        ("most", ((0.7, INF),)), ("half", ((0.3, 0.7),)), ("a tenth", ((0, 0.3),))),
+        ("most", ((0.7, _INF),)), ("half", ((0.3, 0.7),)), ("a tenth", ((0, 0.3),))),
     _mc("06-depth30", "Where will each init end, at depth 10 and at depth 30?",
         "both learn at depth 10; at depth 30 He learns and Xavier stays near chance",
         "Xavier loses √2 of the std per ReLU layer: over 30 layers the signal and gradients vanish.",
@@ -103,17 +104,17 @@ QUIZZES: dict[str, Quiz] = {q.quiz_id: q for q in (
         ("about 0.05", ((0, 0.15),)), ("about 0.3", ((0.15, 0.6),)), ("nearly all of it", ((0.6, 1.01),))),
     _mc("10-residual", "What std comes out: about 1, about 7", "far more",
         "each He branch doubles the stream's variance: 2⁵⁰ in variance, 2²⁵ in std.",
-        ("about 1", ((0, 3),)), ("about 7 (√50)", ((3, 20),)), ("far more", ((20, INF),))),
+        ("about 1", ((0, 3),)), ("about 7 (√50)", ((3, 20),)), ("far more", ((20, _INF),))),
     _mc("12-loss", "is the initial\nloss near $\\ln 10 = 2.30$?", "far above it: hundreds or more",
         "each N(0, 1) layer multiplies the std by about √(fan_in/2): huge logits, confidently wrong.",
         ("near 2.30", ((0, 3.5),)), ("a few times 2.30", ((3.5, 30),)),
-        ("far above it: hundreds or more", ((30, INF),))),
+        ("far above it: hundreds or more", ((30, _INF),))),
     _mc("13-loss", "Will this net's loss before training be about 2.3,\nabout 5, or above 10?", "above 10",
         "std-1 weights make logits of std near 10: softmax is sure, and mostly of a wrong class.",
-        ("about 2.3", ((0, 3.5),)), ("about 5", ((3.5, 10),)), ("above 10", ((10, INF),))),
+        ("about 2.3", ((0, 3.5),)), ("about 5", ((3.5, 10),)), ("above 10", ((10, _INF),))),
     _mc("13-factor", "With std 0.01, by what\nfactor does one layer multiply the signal's std", "about 0.1",
         "0.01 × √100 = 0.1, and tanh passes a small signal almost unchanged.",
-        ("about 10", ((3, INF),)), ("about 1", ((0.3, 3),)), ("about 0.1", ((0, 0.3),))),
+        ("about 10", ((3, _INF),)), ("about 1", ((0.3, 3),)), ("about 0.1", ((0, 0.3),))),
 )}
 
 
