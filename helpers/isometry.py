@@ -37,6 +37,9 @@ __all__ = [
     "jacobian",
     "svd_or_nan",
     "singular_values",
+    "NO_SPECTRUM",
+    "Spectrum",
+    "spectrum",
     "Spread",
     "spread",
     "spread_table",
@@ -188,16 +191,61 @@ class Spread:
     finite: bool = True
 
 
+NO_SPECTRUM: dict[str, str] = {
+    "overflow": "the Jacobian overflowed (inf/NaN): no spectrum to show",
+    "zero": "every singular value is 0: the net erases every direction",
+}
+"""Why a set of singular values has no spectrum to show, by Spectrum.problem."""
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Singular values s split at the float64 floor: the one place that decides what a spectrum
+    shows (spread measures it, helpers.panels draws it).
+
+    top: the largest singular value; floor: RESOLUTION x top; kept: the values above the floor;
+    lost: those at or below it (directions the net erases); size: how many values in all.
+    problem: None, "overflow" (s empty or not finite) or "zero" (every value 0), a key of
+    NO_SPECTRUM; then top and floor are nan and kept and lost empty.
+    Introduced in notebooks/11_width_and_isometry.ipynb (through the isometry explorer).
+    """
+
+    top: float
+    floor: float
+    kept: np.ndarray
+    lost: np.ndarray
+    size: int
+    problem: str | None = None
+
+    @property
+    def message(self) -> str:
+        """Why there is no spectrum to show, in words ("" when there is one)."""
+        return NO_SPECTRUM[self.problem] if self.problem else ""
+
+
+def spectrum(s: np.ndarray) -> Spectrum:
+    """The Spectrum of a set of singular values. Introduced in notebooks/11_width_and_isometry.ipynb
+    (through the isometry explorer and spread)."""
+    s = np.asarray(s, dtype=float)
+    empty = np.empty(0)
+    if s.size == 0 or not np.isfinite(s).all():
+        return Spectrum(math.nan, math.nan, empty, empty, s.size, "overflow")
+    top = float(s.max())
+    if top <= 0:
+        return Spectrum(math.nan, math.nan, empty, empty, s.size, "zero")
+    floor = top * RESOLUTION
+    return Spectrum(top, floor, s[s > floor], s[s <= floor], s.size)
+
+
 def spread(s: np.ndarray) -> Spread:
     """The Spread of a set of singular values. Introduced in notebooks/11_width_and_isometry.ipynb."""
     s = np.asarray(s, dtype=float)
-    if s.size == 0 or not np.isfinite(s).all():
+    split = spectrum(s)
+    if split.problem == "overflow":
         return Spread(math.nan, math.nan, math.nan, math.nan, False, finite=False)
-    top = s.max()
-    if top <= 0:
+    if split.problem == "zero":
         return Spread(-math.log10(RESOLUTION), 1.0, math.nan, 0.0, True)
-    floor = top * RESOLUTION
-    kept = s[s > floor]
+    top, floor, kept = split.top, split.floor, split.kept
     low = max(float(np.quantile(s, 0.05)), floor)
     return Spread(decades=math.log10(top / low), lost=float(np.mean(s <= floor)),
                   kept_decades=math.log10(top / float(np.quantile(kept, 0.05))),

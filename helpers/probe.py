@@ -24,8 +24,8 @@ from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS, mlp
 from helpers.stats import SATURATION
 
-__all__ = ["LOSS", "TREND_FACTOR", "EndRatios", "EVENTS", "FORWARD_EVENTS", "GRADIENT_EVENTS", "Propagation",
-           "propagate", "diagnose", "headline", "round_up"]
+__all__ = ["LOSS", "TREND_FACTOR", "EndRatios", "EVENTS", "EVENT_WORDS", "FORWARD_EVENTS", "GRADIENT_EVENTS",
+           "Propagation", "propagate", "diagnose", "headline", "round_up"]
 
 LOSS = "sum(h_L * P), P a fixed N(0, 1) matrix of the batch's shape: dLoss/dh_L = P, std 1"
 """The loss whose gradient the probe back-propagates (a random projection of the output)."""
@@ -134,16 +134,22 @@ GRADIENT_EVENTS = ("grad_overflow_layer", "grad_underflow_layer")
 EVENTS = FORWARD_EVENTS + GRADIENT_EVENTS
 """Propagation's blow-up fields in the order they are reported (Propagation.first_event)."""
 
-_SAYS = {  # (diagnose's words, headline's words) for each event, at a layer
+EVENT_WORDS: dict[str, tuple[str, str, str]] = {
     "overflow_layer": ("forward signal overflows to inf/NaN at layer {}",
-                       "signal overflows to inf/NaN at layer {}"),
+                       "signal overflows to inf/NaN at layer {}",
+                       "inf/NaN from layer {}"),
     "underflow_layer": ("forward signal underflows to exactly 0 at layer {}",
-                        "signal underflows to exactly 0 at layer {}"),
+                        "signal underflows to exactly 0 at layer {}",
+                        "all 0 from layer {}"),
     "grad_overflow_layer": ("gradient overflows to inf/NaN at layer {}",
-                            "gradient overflows at layer {}"),
+                            "gradient overflows at layer {}",
+                            "gradient inf/NaN at layer {}"),
     "grad_underflow_layer": ("gradient is exactly 0 from layer {} down",
-                             "gradient is 0 from layer {} down"),
+                             "gradient is 0 from layer {} down",
+                             "gradient 0 from layer {} down"),
 }
+"""The words for each blow-up event (EVENTS), at a layer {}: (diagnose's sentence, headline's
+few words, the label helpers.panels puts on the marked layer). The one table of them."""
 
 
 def _is_number(x: object) -> bool:
@@ -463,7 +469,7 @@ def diagnose(rec: Propagation) -> str:
     parts = []
     forward, gradient = rec.first_of(FORWARD_EVENTS), rec.first_of(GRADIENT_EVENTS)
     if forward is not None:
-        parts.append(_SAYS[forward[0]][0].format(forward[1]))
+        parts.append(EVENT_WORDS[forward[0]][0].format(forward[1]))
     elif rec.depth > 1:
         ratio = rec.forward_ratio
         parts.append(f"std at layer {rec.depth} is {ratio:.2g}x layer 1: {_trend(ratio)}")
@@ -472,7 +478,7 @@ def diagnose(rec: Propagation) -> str:
     if rec.overflow_layer is not None:
         parts.append("the loss is inf/NaN, and so is every gradient")
     elif gradient is not None:
-        parts.append(_SAYS[gradient[0]][0].format(gradient[1]))
+        parts.append(EVENT_WORDS[gradient[0]][0].format(gradient[1]))
     elif rec.depth > 1:
         ratio = rec.grad_ratio
         parts.append(f"gradient at layer 1 is {ratio:.2g}x layer {rec.depth}: {_trend(ratio)}")
@@ -499,7 +505,7 @@ def headline(rec: Propagation) -> str:
     """
     forward, gradient = rec.first_of(FORWARD_EVENTS), rec.first_of(GRADIENT_EVENTS)
     if forward is not None:
-        return _SAYS[forward[0]][1].format(forward[1])
+        return EVENT_WORDS[forward[0]][1].format(forward[1])
     words = {"vanishing": "vanishes", "exploding": "explodes", "holds": "holds"}
     ratio = rec.forward_ratio
     parts = [f"std {words[_trend(ratio)]} (×{ratio:.2g})"]
@@ -508,7 +514,7 @@ def headline(rec: Propagation) -> str:
     if rec.dead_units is not None and np.nanmax(rec.dead_units) > 0.1:
         parts.append(f"{np.nanmax(rec.dead_units):.0%} of units dead")
     if gradient is not None:
-        parts.append(_SAYS[gradient[0]][1].format(gradient[1]))
+        parts.append(EVENT_WORDS[gradient[0]][1].format(gradient[1]))
     else:
         g = rec.grad_ratio
         parts.append(f"gradient {words[_trend(g)]} (×{g:.2g})")

@@ -35,6 +35,7 @@ from helpers.train import Dataset, History, tail_loss, train
 
 __all__ = [
     "BRANCH_INITS",
+    "BRANCH_NAMES",
     "ResidualBlock",
     "branch_scale",
     "gpt2_residual_std",
@@ -51,6 +52,9 @@ __all__ = [
 
 BRANCH_INITS: tuple[str, ...] = ("he", "scaled", "zero")
 """Branch inits: variance-preserving He branches, 1/sqrt(depth)-scaled branches, zero-gated (ReZero)."""
+BRANCH_NAMES: dict[str, str] = {"he": "He branches", "scaled": "scaled branches (1/√L)",
+                                "zero": "zero-gated (ReZero)"}
+"""Each branch init's name in a figure or a readout (the residual explorer's titles)."""
 
 
 def _check(branch_init: str, depth: int, width: int) -> None:

@@ -135,8 +135,7 @@ def train(
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {steps}, {batch_size}")
-    if not lr > 0 or not 0 <= momentum < 1:
-        raise ValueError(f"need lr > 0 and 0 <= momentum < 1, got lr={lr}, momentum={momentum}")
+    validate.sgd(lr, momentum)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     loss_fn = nn.CrossEntropyLoss()
@@ -191,8 +190,7 @@ def train_many(
         raise ValueError(f"need one seed per model, got {len(models)} models, {len(seeds)} seeds")
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {steps}, {batch_size}")
-    if not lr > 0 or not 0 <= momentum < 1:
-        raise ValueError(f"need lr > 0 and 0 <= momentum < 1, got lr={lr}, momentum={momentum}")
+    validate.sgd(lr, momentum)
     if list(checkpoints) != sorted(set(checkpoints)) or any(not 0 <= k <= steps for k in checkpoints):
         raise ValueError(f"checkpoints must be increasing step counts in [0, steps={steps}], "
                          f"got {checkpoints}")

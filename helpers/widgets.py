@@ -1,4 +1,8 @@
-"""Interactive explorers: each builder returns a widget; callbacks call compute, then plot.
+"""Interactive explorers: each builder returns a widget; callbacks call compute, then a panel.
+
+Each control is declared once (Control: name, kind, range or options, step, default, label);
+the builder's argument check and the ipywidget are both made from that declaration, so an
+explorer refuses what its controls cannot show. The figures are helpers.panels'.
 
 Every builder draws its figure for the default values straight away, into an
 ipywidgets.Image. When the widget is displayed it also offers that figure as a
@@ -13,7 +17,10 @@ import base64
 import contextlib
 import functools
 import io
+import math
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import ipywidgets as w
 import matplotlib as mpl
@@ -23,20 +30,41 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from helpers import criticality, isometry, plots, probe, residual, stats, validate, zigzag
-from helpers.criticality import (
-    CRITICAL_ACTIVATIONS,
-    critical_weight_var,
-    mean_field,
-    mean_field_profile,
-    propagation_map,
-)
-from helpers.init import INIT_SCHEMES
-from helpers.nets import ACTIVATIONS
-from helpers.plots import fig_to_png
+from helpers import criticality, isometry, nets, panels, plots, probe, residual, stats, validate, zigzag
+from helpers import init as inits
 
-__all__ = ["Explorer", "monte_carlo_explorer", "preactivation_explorer", "propagation_explorer",
-           "criticality_explorer", "residual_explorer", "isometry_explorer"]
+__all__ = [
+    "Explorer",
+    "CONTROL_KINDS",
+    "Control",
+    "EXPLORER_CONTROLS",
+    "MC_SIZES",
+    "MONTE_CARLO_CONTROLS",
+    "monte_carlo_explorer",
+    "SUM_SIZES",
+    "PREACTIVATION_CONTROLS",
+    "preactivation_explorer",
+    "PROPAGATION_WIDTHS",
+    "PROPAGATION_CONTROLS",
+    "PROPAGATION_PRESETS",
+    "EXPLORER_BATCH_STEPS",
+    "explorer_batch",
+    "propagation_explorer",
+    "ZIGZAG_CONTROLS",
+    "zigzag_explorer",
+    "FIXES_CONTROLS",
+    "fixes_explorer",
+    "CRITICALITY_BLOCK",
+    "CRITICALITY_CONTROLS",
+    "criticality_explorer",
+    "RESIDUAL_MAX_DEPTH",
+    "RESIDUAL_CONTROLS",
+    "residual_explorer",
+    "ISOMETRY_MAX_DEPTH",
+    "ISOMETRY_BLOCK",
+    "ISOMETRY_CONTROLS",
+    "isometry_explorer",
+]
 
 
 class Explorer(w.VBox):
@@ -54,7 +82,7 @@ class Explorer(w.VBox):
     only when what it shows changes: an axes' limits (unless that axis is itself dynamic), its
     title (unless dynamic), its labels, the figure's title, and `frame(values)` for anything
     else (e.g. a legend that follows a dropdown). `freeze=True` keeps the layout of the first
-    drawing (plots.freeze_layout), so a redraw skips the constrained-layout pass.
+    drawing (panels.freeze_layout), so a redraw skips the constrained-layout pass.
     """
 
     BACKGROUNDS = 8
@@ -86,7 +114,7 @@ class Explorer(w.VBox):
             control.observe(self._on_change, names="value")
         self.update()
         if freeze:
-            plots.freeze_layout(fig)  # after the first drawing: its layout is kept
+            panels.freeze_layout(fig)  # after the first drawing: its layout is kept
 
     def values(self) -> dict:
         """The controls' current values, by name."""
@@ -154,7 +182,7 @@ class Explorer(w.VBox):
         dpi = self.fig.dpi if dpi == "figure" else dpi
         if dpi != self.fig.dpi or not isinstance(self.fig.canvas, FigureCanvasAgg):
             self.last_draw = "full"
-            return fig_to_png(self.fig, self._dpi)
+            return plots.fig_to_png(self.fig, self._dpi)
         if self.dynamic():
             return self._blit()
         self.last_draw = "full"
@@ -200,47 +228,131 @@ class Explorer(w.VBox):
         return data
 
 
+# --- controls: each declared once, the slider and the argument check built from it -------------
+
+CONTROL_KINDS = ("float", "log", "int", "steps", "menu", "toggle")
+"""float: FloatSlider; log: FloatLogSlider; int: IntSlider; steps: SelectionSlider over options;
+menu: Dropdown over options; toggle: Checkbox."""
+
+
+@dataclass(frozen=True)
+class Control:
+    """One explorer control, declared once: its name (the builder's argument), kind
+    (CONTROL_KINDS), the words of its label, its default, its range low..high (both ends shown
+    by the slider; for "log" the values, not their exponents) and step (for "log", in powers of
+    `base`), or its options. The builder's argument check (`check`) and the ipywidget
+    (`widget`) are both made from it, so an explorer refuses exactly what its control cannot
+    show, instead of a slider clamping the value in silence.
+    Introduced in notebooks/00_start_here.ipynb (every explorer's controls).
+    """
+
+    name: str
+    kind: str
+    label: str
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    options: tuple = ()
+    base: int = 10
+    readout_format: str | None = None
+    continuous_update: bool = True
+
+    def check(self, value: Any) -> None:
+        """Raise ValueError (helpers.validate's wording, naming the range or the choices) unless
+        the control can show `value` as it is."""
+        if self.kind in ("steps", "menu"):
+            validate.one_of(self.name, value, self.options)
+        elif self.kind == "toggle":
+            validate.one_of(self.name, value, (False, True))
+        elif self.kind == "int":
+            validate.integer_in(self.name, value, int(self.low), int(self.high))
+        else:
+            validate.number(self.name, value, self.low, self.high)
+
+    def widget(self, value: Any) -> w.ValueWidget:
+        """The ipywidget of this control, set to `value` (checked first)."""
+        self.check(value)
+        extra = {} if self.readout_format is None else {"readout_format": self.readout_format}
+        if not self.continuous_update:
+            extra["continuous_update"] = False
+        common = {"value": value, "description": self.label, **extra}
+        if self.kind == "float":
+            return w.FloatSlider(min=self.low, max=self.high, step=self.step, **common)
+        if self.kind == "log":
+            exponent = math.log10 if self.base == 10 else math.log2
+            return w.FloatLogSlider(base=self.base, min=exponent(self.low), max=exponent(self.high),
+                                    step=self.step, **common)
+        if self.kind == "int":
+            return w.IntSlider(min=self.low, max=self.high, **common)
+        if self.kind == "steps":
+            return w.SelectionSlider(options=self.options, **common)
+        if self.kind == "menu":
+            return w.Dropdown(options=self.options, **common)
+        return w.Checkbox(**common)
+
+
+def _declare(*controls: Control) -> dict[str, Control]:
+    """An explorer's controls by name, in the order they are shown."""
+    bad = [c.kind for c in controls if c.kind not in CONTROL_KINDS]
+    if bad:
+        raise ValueError(f"kind must be one of {CONTROL_KINDS}, got {bad[0]!r}")
+    return {c.name: c for c in controls}
+
+
+def _build(declared: dict[str, Control], **values) -> dict[str, w.ValueWidget]:
+    """Check every value first (nothing is drawn for a bad one), then make the widgets."""
+    for name, control in declared.items():
+        control.check(values[name])
+    return {name: control.widget(values[name]) for name, control in declared.items()}
+
+
 # --- 01 uniform variance: Monte Carlo explorer --------------------------------------------
 
 MC_SIZES = (10, 30, 100, 300, 1_000, 3_000, 10_000, 100_000)
+MONTE_CARLO_CONTROLS = _declare(
+    Control("a", "float", "a", -1.0, -3.0, 3.0, 0.1),
+    Control("b", "float", "b", 1.0, -3.0, 3.0, 0.1),
+    Control("n", "steps", "N", 1_000, options=MC_SIZES),
+)
 
 
-def monte_carlo_explorer(a: float = -1.0, b: float = 1.0, n: int = 1_000, seed: int = 0) -> Explorer:
+def monte_carlo_explorer(a: float = MONTE_CARLO_CONTROLS["a"].default,
+                         b: float = MONTE_CARLO_CONTROLS["b"].default,
+                         n: int = MONTE_CARLO_CONTROLS["n"].default, seed: int = 0) -> Explorer:
     """Sliders for a, b and the sample size N: histogram of U(a, b) draws against its density,
     and the sample variance against (b - a)^2 / 12 in the readout.
 
     a >= b is not an error here: the figure says so and waits for a valid interval.
     Introduced in notebooks/00_start_here.ipynb.
     """
-    validate.one_of("n", n, MC_SIZES)
-    controls = {
-        "a": w.FloatSlider(value=a, min=-3.0, max=3.0, step=0.1, description="a"),
-        "b": w.FloatSlider(value=b, min=-3.0, max=3.0, step=0.1, description="b"),
-        "n": w.SelectionSlider(options=MC_SIZES, value=n, description="N"),
-    }
-    fig, art = plots.uniform_panel()
+    controls = _build(MONTE_CARLO_CONTROLS, a=a, b=b, n=n)
+    panel = panels.uniform_panel()
 
     def render(v: dict) -> str:
         # a slider's float steps can give a = 0.9999999999999999 for b = 1: that is a = b
         lo, hi, size = round(v["a"], 6), round(v["b"], 6), v["n"]
         if lo >= hi:
-            plots.draw_uniform(art, lo, hi, None, "no interval: move a below b")
+            panels.draw_uniform(panel.art, lo, hi, None, "no interval: move a below b")
             return f"U(a, b) needs a < b; got a = {lo:.1f}, b = {hi:.1f}"
         x = np.random.default_rng(seed).uniform(lo, hi, size=size)
         measured, theory = x.var(ddof=1), stats.uniform_variance(lo, hi)
-        plots.draw_uniform(art, lo, hi, x,
-                           f"N = {size:,}: sample Var {measured:.4f} vs (b-a)²/12 = {theory:.4f}")
+        panels.draw_uniform(panel.art, lo, hi, x,
+                            f"N = {size:,}: sample Var {measured:.4f} vs (b-a)²/12 = {theory:.4f}")
         return (f"N = {size:,}: sample variance {measured:.4f}, theory {theory:.4f}, "
                 f"error {abs(measured / theory - 1):.1%}")
 
-    ax = art["ax"]  # a and b move both axes' limits: the axes are drawn with the data
-    dynamic = [ax.xaxis, ax.yaxis, art["stairs"], art["pdf"], art["note"], ax.title]
-    return Explorer(controls, fig, render, dynamic=dynamic, freeze=True)
+    return Explorer(controls, panel.fig, render, dynamic=panel.moving, freeze=True)
 
 
 # --- 02 sums of products: pre-activation explorer -----------------------------------------
 
 SUM_SIZES = (1, 10, 100, 1_000, 10_000)
+PREACTIVATION_CONTROLS = _declare(
+    Control("n", "steps", "n inputs", 10_000, options=SUM_SIZES),
+    Control("weight_std", "log", "weight std", 3 ** -0.5, 1e-3, 3.0, 0.05, readout_format=".3f"),
+    Control("activation", "menu", "activation", "tanh", options=tuple(stats.SATURATION)),
+)
 
 
 @functools.lru_cache(maxsize=16)
@@ -250,9 +362,10 @@ def _unit_sums(n: int, trials: int, seed: int) -> np.ndarray:
     return stats.sample_weighted_sums(n, trials, "uniform", weight_std=1.0, seed=seed)
 
 
-def preactivation_explorer(n: int = 10_000, weight_std: float = 3 ** -0.5,
-                           activation: str = "tanh", trials: int = 1_000,
-                           seed: int = 0) -> Explorer:
+def preactivation_explorer(n: int = PREACTIVATION_CONTROLS["n"].default,
+                           weight_std: float = PREACTIVATION_CONTROLS["weight_std"].default,
+                           activation: str = PREACTIVATION_CONTROLS["activation"].default,
+                           trials: int = 1_000, seed: int = 0) -> Explorer:
     """Sliders for the number of inputs n and the weight std: histogram of the pre-activation
     a = sum w_i x_i (x_i ~ U(-1, 1), uniform weights) with the saturated regions of tanh or
     sigmoid shaded, and the saturated fraction in the readout.
@@ -261,34 +374,34 @@ def preactivation_explorer(n: int = 10_000, weight_std: float = 3 ** -0.5,
     initialisers. Introduced in
     notebooks/02_sums_of_products.ipynb.
     """
-    validate.one_of("n", n, SUM_SIZES)
-    validate.one_of("activation", activation, stats.SATURATION)
-    controls = {
-        "n": w.SelectionSlider(options=SUM_SIZES, value=n, description="n inputs"),
-        "weight_std": w.FloatLogSlider(value=weight_std, base=10, min=-3, max=0.5, step=0.05,
-                                       description="weight std", readout_format=".3f"),
-        "activation": w.Dropdown(options=tuple(stats.SATURATION), value=activation,
-                                 description="activation"),
-    }
-    fig, art = plots.preactivation_panel()
+    controls = _build(PREACTIVATION_CONTROLS, n=n, weight_std=weight_std, activation=activation)
+    panel = panels.preactivation_panel()
 
     def render(v: dict) -> str:
         a = v["weight_std"] * _unit_sums(v["n"], trials, seed)
         sd = stats.sum_of_products_std(v["n"], v["weight_std"] ** 2, 1 / 3)
         frac = stats.saturated_fraction(a, v["activation"])
-        plots.draw_preactivation(art, a, v["activation"], max(4 * sd, 6.0),
-                                 f"n = {v['n']:,}: std(a) = {a.std():.3g}; {frac:.0%} saturated")
+        panels.draw_preactivation(panel.art, a, v["activation"], max(4 * sd, 6.0),
+                                  f"n = {v['n']:,}: std(a) = {a.std():.3g}; {frac:.0%} saturated")
         return (f"n = {v['n']:,}, weight std {v['weight_std']:.3f}: std(a) = {a.std():.3g} "
                 f"(theory {sd:.3g}), {frac:.1%} of units saturated under {v['activation']}")
 
-    ax = art["ax"]  # the axes move with n and the std; the legend follows the activation
-    return Explorer(controls, fig, render, freeze=True, frame=lambda v: v["activation"],
-                    dynamic=lambda: [ax.xaxis, ax.yaxis, *art["shaded"], art["stairs"], ax.title])
+    # the legend follows the activation: part of the cached frame, drawn again when it changes
+    return Explorer(controls, panel.fig, render, freeze=True, frame=lambda v: v["activation"],
+                    dynamic=panel.moving)
 
 
 # --- 04 signal propagation: the explorer --------------------------------------------------
 
 PROPAGATION_WIDTHS = (10, 20, 50, 100, 200, 500)
+PROPAGATION_CONTROLS = _declare(
+    Control("init", "menu", "init", "fixed", options=inits.INIT_SCHEMES),
+    Control("std", "log", "std (fixed)", 0.01, 1e-3, 10.0, 0.05, readout_format=".3g"),
+    Control("depth", "int", "depth L", 10, 1, 50),
+    Control("activation", "menu", "activation", "tanh", options=nets.ACTIVATIONS),
+    Control("width", "steps", "width n", 500, options=PROPAGATION_WIDTHS),
+    Control("batchnorm", "toggle", "BatchNorm", False),
+)
 PROPAGATION_PRESETS: dict[str, dict] = {
     "tanh, std 0.01: vanishes": dict(init="fixed", std=0.01, activation="tanh", depth=10),
     "tanh, std 1: saturates": dict(init="fixed", std=1.0, activation="tanh", depth=10),
@@ -314,30 +427,12 @@ def explorer_batch(depth: int, batch: int) -> int:
     return max(min(batch, 64), batch // divisor)
 
 
-def _check_propagation_args(init, std, depth, activation, width, batch) -> None:
-    validate.one_of("init", init, INIT_SCHEMES)
-    validate.one_of("activation", activation, ACTIVATIONS)
-    validate.one_of("width", width, PROPAGATION_WIDTHS)
-    validate.integer_in("depth", depth, 1, 50)
-    if not (isinstance(std, int | float) and 1e-3 <= std <= 10):
-        raise ValueError(f"std must be in [0.001, 10], got {std!r}")
-    validate.integer_in("batch", batch, 2)
-
-
-def _propagation_controls(init, std, depth, activation, width, batchnorm) -> dict:
-    return {
-        "init": w.Dropdown(options=INIT_SCHEMES, value=init, description="init"),
-        "std": w.FloatLogSlider(value=std, base=10, min=-3, max=1, step=0.05,
-                                description="std (fixed)", readout_format=".3g"),
-        "depth": w.IntSlider(value=depth, min=1, max=50, description="depth L"),
-        "activation": w.Dropdown(options=ACTIVATIONS, value=activation, description="activation"),
-        "width": w.SelectionSlider(options=PROPAGATION_WIDTHS, value=width, description="width n"),
-        "batchnorm": w.Checkbox(value=batchnorm, description="BatchNorm"),
-    }
-
-
-def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10,
-                         activation: str = "tanh", width: int = 500, batchnorm: bool = False,
+def propagation_explorer(init: str = PROPAGATION_CONTROLS["init"].default,
+                         std: float = PROPAGATION_CONTROLS["std"].default,
+                         depth: int = PROPAGATION_CONTROLS["depth"].default,
+                         activation: str = PROPAGATION_CONTROLS["activation"].default,
+                         width: int = PROPAGATION_CONTROLS["width"].default,
+                         batchnorm: bool = PROPAGATION_CONTROLS["batchnorm"].default,
                          *, batch: int = 256, seed: int = 0) -> Explorer:
     """The series' main explorer: a Gaussian batch through `depth` layers and back.
 
@@ -351,9 +446,10 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
     overflow/underflow layers and the "marked_layer" of the figure.
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
-    _check_propagation_args(init, std, depth, activation, width, batch)
-    controls = _propagation_controls(init, std, depth, activation, width, batchnorm)
-    fig, art = plots.propagation_panels()
+    validate.integer_in("batch", batch, 2)
+    controls = _build(PROPAGATION_CONTROLS, init=init, std=std, depth=depth, activation=activation,
+                      width=width, batchnorm=batchnorm)
+    panel = panels.propagation_panels()
 
     def render(v: dict) -> tuple[str, dict]:
         fixed = v["init"] == "fixed"
@@ -365,7 +461,7 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
         scheme = f"std {v['std']:.3g}" if fixed else v["init"]
         bn = " + BatchNorm" if v["batchnorm"] else ""
         title = f"{v['activation']}, {scheme}{bn}, width {v['width']}: {probe.headline(rec)}"
-        marked = plots.draw_propagation(art, rec, title)
+        marked = panels.draw_propagation(panel.art, rec, title)
         return probe.diagnose(rec), {
             "marked_layer": marked, "batch": rec.batch, "overflow_layer": rec.overflow_layer,
             "underflow_layer": rec.underflow_layer, "grad_overflow_layer": rec.grad_overflow_layer,
@@ -373,13 +469,8 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
 
     buttons = {name: w.Button(description=name, layout=w.Layout(width="auto"))
                for name in PROPAGATION_PRESETS}
-    # the std axis's ticks move with the data at almost every change: drawn with the data, so
-    # the rest of the frame (most of the figure's text) stays cached
-    dynamic = [art["axes"][1].yaxis] + [
-        art[k] for k in ("image", "fwd", "grad", "zeros", "nans", "frac", "dead", "zero_legend",
-                         "note", "event", "title")] + art["lines"]
-    explorer = Explorer(controls, fig, render, extras=list(buttons.values()), dynamic=dynamic,
-                        freeze=True)
+    explorer = Explorer(controls, panel.fig, render, extras=list(buttons.values()),
+                        dynamic=panel.moving, freeze=True)
     explorer.presets = buttons
 
     def apply(name: str) -> None:
@@ -391,6 +482,18 @@ def propagation_explorer(init: str = "fixed", std: float = 0.01, depth: int = 10
 
 # --- 07/08 zig-zag: learning rate, centring, momentum, fixes -------------------------------
 
+ZIGZAG_CONTROLS = _declare(
+    Control("lr", "log", "lr", 0.2, 0.01, 2.0, 0.05, readout_format=".3f"),
+    Control("centring", "float", "centring", 0.0, 0.0, 1.0, 0.1),
+    Control("momentum", "float", "momentum", 0.0, 0.0, 0.95, 0.05),
+)
+FIXES_CONTROLS = _declare(
+    Control("batchnorm", "toggle", "BatchNorm", False),
+    Control("tanh", "toggle", "tanh", False),
+    Control("momentum", "float", "momentum", 0.0, 0.0, 0.95, 0.05),
+    Control("lr", "log", "lr", 1.0, 0.01, 2.5, 0.05, readout_format=".3f"),
+)
+
 
 @functools.lru_cache(maxsize=32)
 def _zigzag_landscape(centring: float, seed: int) -> tuple:
@@ -399,7 +502,9 @@ def _zigzag_landscape(centring: float, seed: int) -> tuple:
     return inputs, zigzag.loss_grid(inputs)
 
 
-def zigzag_explorer(lr: float = 0.2, centring: float = 0.0, momentum: float = 0.0,
+def zigzag_explorer(lr: float = ZIGZAG_CONTROLS["lr"].default,
+                    centring: float = ZIGZAG_CONTROLS["centring"].default,
+                    momentum: float = ZIGZAG_CONTROLS["momentum"].default,
                     steps: int = 400, seed: int = 0) -> Explorer:
     """Sliders for the learning rate, the centring of the inputs and the momentum of the 2-D
     neuron: its path on the loss contours and its loss per step; the readout gives the share
@@ -408,20 +513,10 @@ def zigzag_explorer(lr: float = 0.2, centring: float = 0.0, momentum: float = 0.
     centring 0 feeds raw sigmoid outputs (all > 0), 1 feeds them centred (same mean square).
     Introduced in notebooks/07_sigmoid_zigzag.ipynb.
     """
-    if not (0 < lr <= 2 and 0 <= centring <= 1 and 0 <= momentum < 1):
-        raise ValueError("need lr in (0, 2], centring in [0, 1] and momentum in [0, 1), got "
-                         f"lr={lr!r}, centring={centring!r}, momentum={momentum!r}")
-    controls = {
-        "lr": w.FloatLogSlider(value=lr, base=10, min=-2, max=0.3, step=0.05,
-                               description="lr", readout_format=".3f"),
-        "centring": w.FloatSlider(value=centring, min=0.0, max=1.0, step=0.1,
-                                  description="centring"),
-        "momentum": w.FloatSlider(value=momentum, min=0.0, max=0.95, step=0.05,
-                                  description="momentum"),
-    }
+    controls = _build(ZIGZAG_CONTROLS, lr=lr, centring=centring, momentum=momentum)
     inputs, grid = _zigzag_landscape(centring, seed)
     run = zigzag.train_neuron(inputs, lr=lr, momentum=momentum, steps=steps, seed=seed)
-    fig, art = plots.zigzag_panels(grid, run.weights, run.losses, zigzag.W_STAR, threshold=1e-3)
+    panel = panels.zigzag_panels(grid, run.weights, run.losses, zigzag.W_STAR, threshold=1e-3)
     drawn = {"centring": centring}
 
     def render(v: dict) -> str:
@@ -434,58 +529,44 @@ def zigzag_explorer(lr: float = 0.2, centring: float = 0.0, momentum: float = 0.
                    if r.steps_to_threshold is not None else "loss never reaches 1e-3")
         if r.diverged_at is not None:
             reached = f"diverged at step {r.diverged_at} (|w| > 1e6)"
-        plots.draw_zigzag(art, r.weights, r.losses,
-                          f"{r.same_sign:.0%} of gradients same-sign; {r.flips} direction flips",
-                          reached, grid=grid if new_landscape else None)
+        panels.draw_zigzag(panel.art, r.weights, r.losses,
+                           f"{r.same_sign:.0%} of gradients same-sign; {r.flips} direction flips",
+                           reached, grid=grid if new_landscape else None)
         return (f"lr {v['lr']:.3f}, centring {v['centring']:.1f}, momentum {v['momentum']:.2f}: "
                 f"same-sign gradients {r.same_sign:.0%}, {reached}, {r.flips} direction flips, "
                 f"condition number {inputs.condition_number:.1f}")
 
-    # the axes' limits stay: only the landscape (a new contour set per centring), the path, the
-    # loss curve and the titles move
-    return Explorer(controls, fig, render, freeze=True, dynamic=lambda: [
-        art["contours"], art["path"], art["loss"], art["ax"].title, art["ax_loss"].title])
+    return Explorer(controls, panel.fig, render, freeze=True, dynamic=panel.moving)
 
 
-def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float = 0.0,
-                   lr: float = 1.0, steps: int = 100, seed: int = 0) -> Explorer:
+def fixes_explorer(batchnorm: bool = FIXES_CONTROLS["batchnorm"].default,
+                   tanh: bool = FIXES_CONTROLS["tanh"].default,
+                   momentum: float = FIXES_CONTROLS["momentum"].default,
+                   lr: float = FIXES_CONTROLS["lr"].default,
+                   steps: int = 100, seed: int = 0) -> Explorer:
     """The source article's one-weight run with its fixes switched on and off: BatchNorm, tanh, the SGD
     momentum (0 = off) and the learning rate. Left: the weight after each step against the
     unfixed run; right: the loss. The readout gives flips, final weight and final loss.
 
     Introduced in notebooks/08_fixes.ipynb.
     """
-    if not (0 < lr <= 3 and 0 <= momentum < 1):
-        raise ValueError(f"need lr in (0, 3] and momentum in [0, 1), got lr={lr!r}, "
-                         f"momentum={momentum!r}")
-    controls = {
-        "batchnorm": w.Checkbox(value=batchnorm, description="BatchNorm"),
-        "tanh": w.Checkbox(value=tanh, description="tanh"),
-        "momentum": w.FloatSlider(value=momentum, min=0.0, max=0.95, step=0.05,
-                                  description="momentum"),
-        "lr": w.FloatLogSlider(value=lr, base=10, min=-2, max=0.4, step=0.05,
-                               description="lr", readout_format=".3f"),
-    }
+    controls = _build(FIXES_CONTROLS, batchnorm=batchnorm, tanh=tanh, momentum=momentum, lr=lr)
     base = zigzag.run_article002(steps=steps, seed=seed)
-    fig, art = plots.fixes_panels(base.weights, base.losses)
+    panel = panels.fixes_panels(base.weights, base.losses)
 
     def render(v: dict) -> str:
         fix = [name for name in ("batchnorm", "tanh") if v[name]]
         fix += ["momentum"] if v["momentum"] > 0 else []
         r = zigzag.run_article002(fix, steps=steps, lr=v["lr"], seed=seed,
-                               momentum=v["momentum"] or zigzag.MOMENTUM)
+                                  momentum=v["momentum"] or zigzag.MOMENTUM)
         name = " + ".join(fix) or "no fix"
-        plots.draw_fixes(art, r.weights, r.losses,
-                         f"{name}, lr {v['lr']:.2f}: w ends at {r.weights[-1]:.3g}",
-                         f"final loss {r.final_loss:.4f}; direction flips: {r.flips}")
+        panels.draw_fixes(panel.art, r.weights, r.losses,
+                          f"{name}, lr {v['lr']:.2f}: w ends at {r.weights[-1]:.3g}",
+                          f"final loss {r.final_loss:.4f}; direction flips: {r.flips}")
         return (f"{name}, lr {v['lr']:.3f}: {r.flips} direction flips, final weight "
                 f"{r.weights[-1]:.4g}, final loss {r.final_loss:.4f}")
 
-    # the step axes stay; the weight and loss axes rescale with every run, so they and every
-    # line on them (the baseline too) are drawn with the data
-    dynamic = [art["ax"].yaxis, art["ax_loss"].yaxis, art["base_weight"], art["base_loss"],
-               art["weight"], art["loss"], art["ax"].title, art["ax_loss"].title]
-    return Explorer(controls, fig, render, dynamic=dynamic, freeze=True)
+    return Explorer(controls, panel.fig, render, dynamic=panel.moving, freeze=True)
 
 
 # --- 09 init in training --------------------------------------------------------------------
@@ -493,19 +574,27 @@ def fixes_explorer(batchnorm: bool = False, tanh: bool = False, momentum: float 
 
 CRITICALITY_BLOCK = 5
 """The criticality explorer measures depths 1 .. its depth rounded up to a multiple of this."""
+CRITICALITY_CONTROLS = _declare(
+    Control("activation", "menu", "activation", "tanh", options=criticality.CRITICAL_ACTIVATIONS),
+    Control("sigma_w2", "log", "width·Var(W)", (5 / 3) ** 2, 0.25, 8.0, 0.0625, base=2,
+            readout_format=".2f"),
+    Control("depth", "int", "depth", 30, 2, 50),
+)
 
 
 @functools.lru_cache(maxsize=64)
 def _profile(activation: str, sigma_w2: float, upto: int, seed: int) -> tuple:
     """Per-layer log10 signal and gradient growth of one net, layers 1..upto (cached: a depth
     move inside a block of CRITICALITY_BLOCK layers reuses it and costs only the drawing)."""
-    fwd, bwd = propagation_map(activation, [sigma_w2], list(range(1, upto + 1)), width=128,
-                               batch=64, seed=seed)
+    fwd, bwd = criticality.propagation_map(activation, [sigma_w2], list(range(1, upto + 1)),
+                                           width=128, batch=64, seed=seed)
     return fwd[0], bwd[0]
 
 
-def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 2,
-                         depth: int = 30, seed: int = 0) -> Explorer:
+def criticality_explorer(activation: str = CRITICALITY_CONTROLS["activation"].default,
+                         sigma_w2: float = CRITICALITY_CONTROLS["sigma_w2"].default,
+                         depth: int = CRITICALITY_CONTROLS["depth"].default,
+                         seed: int = 0) -> Explorer:
     """Activation, width * Var(W) and depth -> how a random net's signal and input gradient
     grow or fade layer by layer, against the mean-field prediction chi_1 for the gradient.
 
@@ -515,38 +604,33 @@ def criticality_explorer(activation: str = "tanh", sigma_w2: float = (5 / 3) ** 
     measured once per block of CRITICALITY_BLOCK layers, so a depth move inside a block only redraws.
     Introduced in notebooks/09_init_in_training.ipynb.
     """
-    validate.one_of("activation", activation, CRITICAL_ACTIVATIONS)
-    if not 0.25 <= sigma_w2 <= 8 or not 2 <= depth <= 50:
-        raise ValueError(f"need 0.25 <= sigma_w2 <= 8 and 2 <= depth <= 50, got {sigma_w2}, {depth}")
-    controls = {
-        "activation": w.Dropdown(options=CRITICAL_ACTIVATIONS, value=activation,
-                                 description="activation"),
-        "sigma_w2": w.FloatLogSlider(value=sigma_w2, base=2, min=-2, max=3, step=0.0625,
-                                     description="width·Var(W)", readout_format=".2f"),
-        "depth": w.IntSlider(value=depth, min=2, max=50, description="depth"),
-    }
-    fig, art = plots.criticality_panel()
+    controls = _build(CRITICALITY_CONTROLS, activation=activation, sigma_w2=sigma_w2, depth=depth)
+    panel = panels.criticality_panel()
 
     def render(v: dict) -> str:
         act, s, d = v["activation"], round(float(v["sigma_w2"]), 4), int(v["depth"])
         upto = -(-d // CRITICALITY_BLOCK) * CRITICALITY_BLOCK
         fwd, bwd = (values[:d] for values in _profile(act, s, upto, seed))
-        chi1 = mean_field(act, s, layers=200)[1]
-        crit, phase = critical_weight_var(act), criticality.phase(act, s)
-        plots.draw_criticality(art, fwd, bwd, *mean_field_profile(act, s, d),
-                               f"{act}, width·Var(W) = {s:.2f} ({phase}): gradient "
-                               f"×{10 ** bwd[-1]:.3g} over {d} layers", span=upto)
+        chi1 = criticality.mean_field(act, s, layers=200)[1]
+        crit, phase = criticality.critical_weight_var(act), criticality.phase(act, s)
+        panels.draw_criticality(panel.art, fwd, bwd, *criticality.mean_field_profile(act, s, d),
+                                f"{act}, width·Var(W) = {s:.2f} ({phase}): gradient "
+                                f"×{10 ** bwd[-1]:.3g} over {d} layers", span=upto)
         return (f"{act}, width·Var(W) = {s:.2f} (critical {crit:g}; chi_1 = {chi1:.3f}, {phase}): "
                 f"after {d} layers signal std x{10 ** fwd[-1]:.3g}, input gradient x{10 ** bwd[-1]:.3g}")
 
-    dynamic = [art[k] for k in ("fwd", "bwd", "fwd_theory", "bwd_theory", "title")]
-    return Explorer(controls, fig, render, dynamic=dynamic, freeze=True)
+    return Explorer(controls, panel.fig, render, dynamic=panel.moving, freeze=True)
 
 
 # --- 10 attention and residual streams: the residual explorer -------------------------------
 
 RESIDUAL_MAX_DEPTH = 300
 """Deep enough for He branches to overflow float32 (their std passes 3.4e38 near block 256)."""
+RESIDUAL_CONTROLS = _declare(
+    Control("depth", "int", "depth L", 50, 1, RESIDUAL_MAX_DEPTH, continuous_update=False),
+    Control("branch_init", "menu", "branch init", "he", options=residual.BRANCH_INITS),
+    Control("layernorm", "toggle", "pre-LayerNorm", False),
+)
 
 
 @functools.lru_cache(maxsize=64)
@@ -570,7 +654,9 @@ def _residual_readout(st, name: str) -> tuple[str, dict]:
             f"the output's"), {"final_std": float(final), "grad_ratio": float(grad)}
 
 
-def residual_explorer(depth: int = 50, branch_init: str = "he", layernorm: bool = False, *,
+def residual_explorer(depth: int = RESIDUAL_CONTROLS["depth"].default,
+                      branch_init: str = RESIDUAL_CONTROLS["branch_init"].default,
+                      layernorm: bool = RESIDUAL_CONTROLS["layernorm"].default, *,
                       width: int = 64, batch: int = 64, seed: int = 0) -> Explorer:
     """Depth, branch init (residual.BRANCH_INITS) and pre-LayerNorm on/off -> the residual
     stream's std and its gradient's std per block (log axes), measured against the
@@ -582,40 +668,38 @@ def residual_explorer(depth: int = 50, branch_init: str = "he", layernorm: bool 
     std(x_0)) and "grad_ratio" (gradient std at the input / at the output).
     Introduced in notebooks/10_attention_residual.ipynb.
     """
-    validate.one_of("branch_init", branch_init, residual.BRANCH_INITS)
-    validate.integer_in("depth", depth, 1, RESIDUAL_MAX_DEPTH)
-    if not (isinstance(width, int) and width >= 2 and isinstance(batch, int) and batch >= 2):
-        raise ValueError(f"width and batch must be integers >= 2, got {width!r}, {batch!r}")
-    controls = {
-        "depth": w.IntSlider(value=depth, min=1, max=RESIDUAL_MAX_DEPTH, description="depth L",
-                             continuous_update=False),
-        "branch_init": w.Dropdown(options=residual.BRANCH_INITS, value=branch_init,
-                                  description="branch init"),
-        "layernorm": w.Checkbox(value=layernorm, description="pre-LayerNorm"),
-    }
-    fig, art = plots.residual_panels()
-    names = {"he": "He branches", "scaled": "scaled branches (1/√L)", "zero": "zero-gated (ReZero)"}
+    validate.integer_in("width", width, 2)
+    validate.integer_in("batch", batch, 2)
+    controls = _build(RESIDUAL_CONTROLS, depth=depth, branch_init=branch_init, layernorm=layernorm)
+    panel = panels.residual_panels()
 
     def render(v: dict) -> tuple[str, dict]:
         d, b, ln = int(v["depth"]), v["branch_init"], bool(v["layernorm"])
         st = _cached_stream(d, b, ln, width, batch, seed)
-        name = names[b] + (" + pre-LN" if ln else "")
+        name = residual.BRANCH_NAMES[b] + (" + pre-LN" if ln else "")
         text, extra = _residual_readout(st, name)
         finding = (f"stream overflows at block {st.overflow_block}" if st.overflow_block is not None
                    else f"stream std ×{extra['final_std']:.2g}, input gradient "
                         f"×{extra['grad_ratio']:.2g}")
-        k = plots.draw_residual(art, st, residual.predicted_stream_std(b, ln, d),
-                                residual.predicted_grad_std(b, ln, d), f"{name}, depth {d}: {finding}")
+        k = panels.draw_residual(panel.art, st, residual.predicted_stream_std(b, ln, d),
+                                 residual.predicted_grad_std(b, ln, d), f"{name}, depth {d}: {finding}")
         return text, {"overflow_block": k, **extra}
 
-    dynamic = [art[k] for k in ("fwd", "grad", "fwd_theory", "grad_theory", "event", "note",
-                                "title")] + art["lines"]
-    return Explorer(controls, fig, render, dynamic=dynamic, freeze=True)
+    return Explorer(controls, panel.fig, render, dynamic=panel.moving, freeze=True)
 
 
 # --- 11 width and depth at scale: the isometry explorer ----------------------------------------
 
 ISOMETRY_MAX_DEPTH = 100
+ISOMETRY_BLOCK = 25
+"""The explorer composes Jacobians up to the depth rounded up to a multiple of this."""
+ISOMETRY_CONTROLS = _declare(
+    Control("depth", "int", "depth L", 50, 1, ISOMETRY_MAX_DEPTH),
+    Control("weights", "menu", "weights", "orthogonal", options=isometry.WEIGHTS),
+    Control("activation", "menu", "activation", "tanh", options=isometry.ACTIVATIONS),
+    Control("weight_scale", "float", "σ_w", 1.0, 0.5, 2.0, 0.01, readout_format=".2f"),
+    Control("input_std", "log", "input std", 0.1, 0.01, 3.0, 0.1, readout_format=".2g"),
+)
 
 
 @functools.lru_cache(maxsize=8)
@@ -623,10 +707,6 @@ def _isometry_stack(weights: str, width: int, seed: int):
     """The unit-scale weights of every layer up to ISOMETRY_MAX_DEPTH (cached: drawing 100
     orthogonal matrices is the slow part; the sliders only rescale and truncate them)."""
     return isometry.weight_stack(weights, width, ISOMETRY_MAX_DEPTH, seed)
-
-
-ISOMETRY_BLOCK = 25
-"""The explorer composes Jacobians up to the depth rounded up to a multiple of this."""
 
 
 @functools.lru_cache(maxsize=4)
@@ -641,42 +721,25 @@ def _isometry_jacobians(weights: str, activation: str, weight_scale: float, inpu
     return [jacs[d] for d in depths]
 
 
-def _check_isometry_args(depth, weights, activation, weight_scale, input_std, width) -> None:
-
-    validate.one_of("weights", weights, isometry.WEIGHTS)
-    validate.one_of("activation", activation, isometry.ACTIVATIONS)
-    validate.integer_in("depth", depth, 1, ISOMETRY_MAX_DEPTH)
-    if not (isinstance(weight_scale, int | float) and 0.5 <= weight_scale <= 2):
-        raise ValueError(f"weight_scale must be in [0.5, 2], got {weight_scale!r}")
-    if not (isinstance(input_std, int | float) and 0.01 <= input_std <= 3):
-        raise ValueError(f"input_std must be in [0.01, 3], got {input_std!r}")
-    validate.integer_in("width", width, 2, 512)
-
-
-def isometry_explorer(depth: int = 50, weights: str = "orthogonal", activation: str = "tanh",
-                      weight_scale: float = 1.0, input_std: float = 0.1, *, width: int = 128,
-                      seed: int = 0) -> Explorer:
+def isometry_explorer(depth: int = ISOMETRY_CONTROLS["depth"].default,
+                      weights: str = ISOMETRY_CONTROLS["weights"].default,
+                      activation: str = ISOMETRY_CONTROLS["activation"].default,
+                      weight_scale: float = ISOMETRY_CONTROLS["weight_scale"].default,
+                      input_std: float = ISOMETRY_CONTROLS["input_std"].default, *,
+                      width: int = 128, seed: int = 0) -> Explorer:
     """Depth, weights (Gaussian / orthogonal), activation, weight scale sigma_w and input std ->
     histogram of the singular values of the net's input-output Jacobian (log axis) at one input.
 
     The readout gives helpers.isometry.spread: the decades from the largest singular value to
     the 5th percentile, the share of directions lost (below float64 resolution) and the median;
     state adds them as numbers ("decades", "lost", "median", "at_floor", "message"). An
-    overflowing Jacobian leaves a message in the plot. Introduced in
-    notebooks/11_width_and_isometry.ipynb.
+    overflowing Jacobian leaves a message in the plot (helpers.isometry.spectrum decides).
+    Introduced in notebooks/11_width_and_isometry.ipynb.
     """
-    _check_isometry_args(depth, weights, activation, weight_scale, input_std, width)
-    controls = {
-        "depth": w.IntSlider(value=depth, min=1, max=ISOMETRY_MAX_DEPTH, description="depth L"),
-        "weights": w.Dropdown(options=isometry.WEIGHTS, value=weights, description="weights"),
-        "activation": w.Dropdown(options=isometry.ACTIVATIONS, value=activation,
-                                 description="activation"),
-        "weight_scale": w.FloatSlider(value=weight_scale, min=0.5, max=2.0, step=0.01,
-                                      description="σ_w", readout_format=".2f"),
-        "input_std": w.FloatLogSlider(value=input_std, base=10, min=-2, max=0.5, step=0.1,
-                                      description="input std", readout_format=".2g"),
-    }
-    fig, art = plots.singular_value_panel()
+    controls = _build(ISOMETRY_CONTROLS, depth=depth, weights=weights, activation=activation,
+                      weight_scale=weight_scale, input_std=input_std)
+    validate.integer_in("width", width, 2, 512)
+    panel = panels.singular_value_panel()
 
     def render(v: dict) -> tuple[str, dict]:
         d, scale = int(v["depth"]), round(float(v["weight_scale"]), 4)
@@ -684,14 +747,15 @@ def isometry_explorer(depth: int = 50, weights: str = "orthogonal", activation: 
         jacs = _isometry_jacobians(v["weights"], v["activation"], scale,
                                    round(float(v["input_std"]), 6), width, seed, upto)
         s = isometry.svd_or_nan(jacs[d - 1])
-        sp = isometry.spread(s)
+        spectrum, sp = isometry.spectrum(s), isometry.spread(s)
         setting = f"{v['activation']}, {v['weights']}, σ_w = {scale:.2f}, depth {d}"
         if not sp.finite:
             headline = f"{setting}: overflow"
         else:
             sign = "≥" if sp.at_floor else "="
             headline = f"{setting}: s_max / s_5% {sign} 10^{sp.decades:.1f}; {sp.lost:.0%} lost"
-        message = plots.draw_singular_values(art, s, headline, resolution=isometry.RESOLUTION)
+        panels.draw_singular_values(panel.art, spectrum, headline)
+        message = spectrum.message
         if message:
             text = f"{setting}: {message}"
         else:
@@ -702,5 +766,17 @@ def isometry_explorer(depth: int = 50, weights: str = "orthogonal", activation: 
         return text, {"decades": sp.decades, "lost": sp.lost, "median": sp.median,
                       "at_floor": sp.at_floor, "message": message}
 
-    dynamic = [art[k] for k in ("kept", "lost", "floor", "note", "headline")]
-    return Explorer(controls, fig, render, dynamic=dynamic, freeze=True)
+    return Explorer(controls, panel.fig, render, dynamic=panel.moving, freeze=True)
+
+
+EXPLORER_CONTROLS: dict[str, dict[str, Control]] = {
+    "monte_carlo_explorer": MONTE_CARLO_CONTROLS,
+    "preactivation_explorer": PREACTIVATION_CONTROLS,
+    "propagation_explorer": PROPAGATION_CONTROLS,
+    "zigzag_explorer": ZIGZAG_CONTROLS,
+    "fixes_explorer": FIXES_CONTROLS,
+    "criticality_explorer": CRITICALITY_CONTROLS,
+    "residual_explorer": RESIDUAL_CONTROLS,
+    "isometry_explorer": ISOMETRY_CONTROLS,
+}
+"""Every explorer builder by name and the controls it declares (tests go over all of them)."""

@@ -91,10 +91,7 @@ def parse_fix(fix: str | Sequence[str] | None) -> tuple[str, ...]:
 
 def _check_run_args(steps: int, lr: float, momentum: float) -> None:
     validate.integer_in("steps", steps, 1)
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    validate.sgd(lr, momentum)
 
 
 def article002_initial_weight(seed: int = 0) -> float:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from helpers import plots, probe, widgets
+from helpers import panels, probe, widgets
 from helpers.init import INIT_SCHEMES
 from helpers.nets import ACTIVATIONS
 
@@ -137,7 +137,7 @@ def test_underflow_is_marked_at_its_layer(explorer):
     (dict(activation="gelu"), "activation must be one of"),
     (dict(width=300), "width must be one of"),
     (dict(depth=51), "depth must be an integer in 1..50"),
-    (dict(std=100.0), r"std must be in \[0.001, 10\]"),
+    (dict(std=100.0), r"std must be a finite number in \[0.001, 10\]"),
     (dict(batch=1), "batch must be an integer >= 2"),
 ])
 def test_bad_arguments_name_the_choices(kwargs, match):
@@ -237,7 +237,7 @@ def test_deeper_settings_use_part_of_the_batch_and_say_so():
 
 
 def test_propagation_span_grows_in_steps_of_ten_layers():
-    assert [plots.propagation_span(d) for d in (1, 7, 10, 11, 20, 21, 50)] == [1, 7, 10, 20, 20, 30, 50]
+    assert [panels.propagation_span(d) for d in (1, 7, 10, 11, 20, 21, 50)] == [1, 7, 10, 20, 20, 30, 50]
 
 
 def test_a_depth_move_inside_a_span_blits_and_an_earlier_frame_is_reused():

@@ -92,6 +92,23 @@ def test_spread_on_hand_made_spectra():
     assert isometry.spread(np.zeros(4)).lost == 1.0
 
 
+def test_spectrum_splits_at_the_float64_floor_and_says_why_there_is_none():
+    """isometry.spectrum is the one decision the explorer's figure and readout share: kept above
+    RESOLUTION x the largest, lost at or below it, and a named problem (overflow, all zero)
+    with its NO_SPECTRUM words instead of a split."""
+    sp = isometry.spectrum(np.array([2.0, 1.0, 2e-12, 1e-15]))
+    assert sp.top == 2.0 and sp.floor == pytest.approx(2.0 * isometry.RESOLUTION) and sp.size == 4
+    np.testing.assert_array_equal(sp.kept, [2.0, 1.0])
+    np.testing.assert_array_equal(sp.lost, [2e-12, 1e-15])
+    assert sp.problem is None and sp.message == ""
+    for s, problem in ((np.array([1.0, np.inf]), "overflow"), (np.array([]), "overflow"),
+                       (np.zeros(3), "zero")):
+        sp = isometry.spectrum(s)
+        assert sp.problem == problem and sp.message == isometry.NO_SPECTRUM[problem]
+        assert sp.kept.size == sp.lost.size == 0
+    assert isometry.spread(np.zeros(3)).lost == 1.0 and not isometry.spread(np.array([np.nan])).finite
+
+
 def test_the_orderings_notebook_11_teaches():
     depths = (1, 10, 30)
     table = isometry.spread_table(depths, width=64, seed=4)

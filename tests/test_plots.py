@@ -3,8 +3,8 @@
 Protects: every public plot function puts the numbers it was given (or their documented
 transform: a density, a variance, a share, a log axis, a clip) into its lines, patches,
 images and meshes; labels and titles that state a number state the right one; non-finite
-inputs are drawn as the docstring says ("blew up", a marker at the overflow, a message
-instead of a histogram) instead of raising. Pixels are never compared.
+inputs are drawn as the docstring says ("blew up") instead of raising. Pixels are never
+compared. The explorers' figures (helpers.panels) are tested in test_panels.py.
 
 Inputs are small and hand-made, shaped like those the notebooks pass (grep notebooks/ for
 the call), and every expected value is computed here independently of helpers.plots.
@@ -21,12 +21,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
 
 from helpers import plots  # noqa: E402
 from helpers.attention import Saturation  # noqa: E402
 from helpers.mup import CoordCheck, LrSweep  # noqa: E402
-from helpers.probe import Propagation  # noqa: E402
 from helpers.residual import Stream  # noqa: E402
 
 
@@ -446,96 +444,7 @@ def test_plot_residual_streams_draws_each_stream_and_its_prediction(subplots, wh
         plots.plot_residual_streams(ax, {"He": he}, which="backward")
 
 
-def test_residual_panels_start_empty_on_log_axes():
-    fig, art = plots.residual_panels()
-    ax_f, ax_g = art["axes"]
-    assert ax_f.get_yscale() == ax_g.get_yscale() == "log"
-    for key in ("fwd", "grad", "fwd_theory", "grad_theory"):
-        assert len(art[key].get_xdata()) == 0
-    assert not any(line.get_visible() for line in art["lines"])
-    assert _legend(ax_f) == ["measured", "Var addition (theory)"]
-    assert art["title"].get_text() == ""
-
-
-def test_draw_residual_draws_the_stream_and_its_prediction_in_place():
-    """No overflow: measured lines are the Stream's stds, predictions are fwd[0] * theory_fwd and
-    grad[-1] * theory_grad, nothing is marked, x limits snap to a RESIDUAL_SPANS value."""
-    fig, art = plots.residual_panels()
-    st = _stream([1.0, 1.4, 2.0, 2.8], [4.0, 2.8, 2.0, 1.5])
-    theory_f, theory_g = [1.0, 2**0.5, 2.0, 2**1.5], [2**1.5, 2.0, 2**0.5, 1.0]
-    assert plots.draw_residual(art, st, theory_f, theory_g, "He, depth 3") is None
-    np.testing.assert_array_equal(_xy(art["fwd"])[0], [0, 1, 2, 3])
-    np.testing.assert_array_equal(_xy(art["fwd"])[1], st.forward_std)
-    np.testing.assert_array_equal(_xy(art["grad"])[1], st.grad_std)
-    np.testing.assert_allclose(_xy(art["fwd_theory"])[1], 1.0 * np.array(theory_f))
-    np.testing.assert_allclose(_xy(art["grad_theory"])[1], 1.5 * np.array(theory_g))
-    assert not art["event"].get_visible() and not any(line.get_visible() for line in art["lines"])
-    assert art["axes"][0].get_xlim() == (0, 10) and art["title"].get_text() == "He, depth 3"
-    lo, hi = art["axes"][0].get_ylim()
-    assert lo <= 1.0 and hi >= 2.8 * 2 and hi in plots.RESIDUAL_TOPS
-
-
-def test_draw_residual_marks_the_block_where_the_stream_overflows():
-    """An overflow at block 2: both panels marked at x = 2, the message names the block, the
-    gradient panel says there is none, and a prediction past float32's range is not drawn."""
-    fig, art = plots.residual_panels()
-    st = _stream([1.0, 1e20, np.nan, np.nan], [np.nan] * 4, overflow=2)
-    theory_f = [1.0, 1e20, 1e40, 1e60]
-    assert plots.draw_residual(art, st, theory_f, np.ones(4)) == 2
-    assert all(line.get_visible() and list(line.get_xdata()) == [2, 2] for line in art["lines"])
-    assert art["event"].get_visible() and art["event"].get_text() == "stream overflows to inf\nat block 2"
-    assert art["note"].get_visible() and "no gradient" in art["note"].get_text()
-    drawn = _xy(art["fwd_theory"])[1]
-    np.testing.assert_array_equal(drawn[:2], [1.0, 1e20])
-    assert np.isnan(drawn[2:]).all(), "1e40 is past float32: left out, as the measurement is"
-
-
-# --- 04: the propagation panels --------------------------------------------------------------------
-
-
-def test_propagation_panels_start_empty_with_a_log_colour_scale():
-    """Three panels: the histogram image on LogNorm(1e-4, 1), forward and gradient std on a log
-    axis (empty), the % panel from -3 to 103; the blow-up markers hidden."""
-    fig, art = plots.propagation_panels()
-    ax_h, ax_s, ax_f = art["axes"]
-    norm = art["image"].norm
-    assert isinstance(norm, LogNorm) and (norm.vmin, norm.vmax) == (1e-4, 1)
-    assert ax_s.get_yscale() == "log" and ax_f.get_ylim() == (-3, 103)
-    for key in ("fwd", "grad", "zeros", "nans", "frac", "dead"):
-        assert len(art[key].get_xdata()) == 0
-    assert not any(line.get_visible() for line in art["lines"]) and art["event"].get_text() == ""
-    assert _legend(ax_s) == ["forward std of h", "gradient std dL/dh", "exactly 0", "inf / NaN"]
-
-
-def test_propagation_panels_show_an_overflow_where_it_happened():
-    """Filled by draw_propagation with a hand-made record that overflows at layer 3: the std
-    line stops at layer 2, crosses sit at the top for the NaN stds, every panel is marked at
-    layer 3 and the message says so; the image rows past the overflow are missing (NaN)."""
-    fig, art = plots.propagation_panels()
-    nan = math.nan
-    hist = np.array([[5, 5], [2, 8], [0, 0], [0, 0]])
-    rec = Propagation(depth=4, width=5, activation="relu", init="fixed", std=10.0, param=None,
-                      batch=2, batchnorm=False, seed=0,
-                      forward_std=np.array([1.0, 10.0, nan, nan]), forward_mean=np.zeros(4),
-                      grad_std=np.full(4, nan), hist=hist, edges=np.array([0.0, 1.0, 2.0]),
-                      saturated=None, zero_fraction=np.array([0.5, 0.4, nan, nan]),
-                      dead_units=np.array([0.0, 0.2, nan, nan]), overflow_layer=3,
-                      underflow_layer=None, grad_overflow_layer=4, grad_underflow_layer=None)
-    assert plots.draw_propagation(art, rec, "relu, std 10") == 3
-    np.testing.assert_array_equal(_xy(art["fwd"])[1][:2], [1.0, 10.0])
-    assert np.isnan(_xy(art["fwd"])[1][2:]).all()
-    x_nan, y_nan = _xy(art["nans"])
-    assert sorted(x_nan) == [1, 2, 3, 3, 4, 4] and np.all(y_nan == art["axes"][1].get_ylim()[1])
-    np.testing.assert_allclose(_xy(art["frac"])[1][:2], [50, 40])
-    np.testing.assert_allclose(_xy(art["dead"])[1][:2], [0, 20])
-    assert all(line.get_visible() and line.get_xdata()[0] == 3 for line in art["lines"])
-    assert art["event"].get_text() == "inf/NaN from layer 3"
-    share = np.asarray(art["image"].get_array(), dtype=float)  # bins x layers
-    np.testing.assert_allclose(share[:, :2], [[0.5, 0.2], [0.5, 0.8]])
-    assert np.isnan(share[:, 2:]).all()
-
-
-# --- 11: muP coordinate check, lr sweep, singular values ----------------------------------------
+# --- 11: muP coordinate check, lr sweep ----------------------------------------
 
 
 def test_plot_coord_check_draws_change_against_width_with_the_fitted_slope(subplots):
@@ -589,61 +498,6 @@ def test_plot_lr_sweep_draws_loss_against_lr_and_marks_the_parabola_vertex(subpl
         assert ax.get_xscale() == "log" and ax.xaxis.get_transform().base == 2
         assert ax.get_ylim() == (0.5, 3.0) and _legend(ax) == ["width 64", "width 128"]
     assert _vlines(axes[0])[0] == pytest.approx(2.0 ** (-3 + 0.5 * 0.5 / 1.5))
-
-
-def test_singular_value_panel_starts_as_a_log_axis_histogram():
-    fig, art = plots.singular_value_panel()
-    ax = art["ax"]
-    assert ax.get_xscale() == "log" and ax.get_ylim() == (0, 1.05)
-    assert 1.0 in _vlines(ax), "isometry reference at s = 1"
-    assert _legend(ax) == ["singular values", "below float64 resolution (lost)", "isometry: s = 1"]
-    assert art["note"].get_text() == "" and art["headline"].get_text() == ""
-
-
-def test_draw_singular_values_puts_each_value_in_its_bar_and_the_lost_ones_apart():
-    """4 singular values, one below 1e-12 x the largest: bars hold fractions of all 4 (two 1s in
-    the bin from 1, one 0.1 in the bin from 0.1, ten bins a decade), the hatched bar 1/4 just
-    below the floor 1e-12, the floor line drawn there; no message."""
-    fig, art = plots.singular_value_panel()
-    s = np.array([1.0, 1.0, 0.1, 1e-15])
-    assert plots.draw_singular_values(art, s, "orthogonal: 25% lost", resolution=1e-12) == ""
-    values, edges, _ = art["kept"].get_data()
-    np.testing.assert_allclose(np.diff(np.log10(edges)), 0.1, atol=1e-9)
-    assert edges[0] <= 10.0 ** plots.SV_DECADES[0] and edges[-1] >= 10.0 ** plots.SV_DECADES[1]
-    assert values.sum() == pytest.approx(0.75)
-    assert values[np.searchsorted(edges, 1.0, side="right") - 1] == pytest.approx(0.5)
-    assert values[np.searchsorted(edges, 0.1 * (1 + 1e-9), side="right") - 1] == pytest.approx(0.25)
-    lost, lost_edges, _ = art["lost"].get_data()
-    np.testing.assert_allclose(lost, [0.25])
-    np.testing.assert_allclose(lost_edges, [1e-13, 1e-12])
-    assert art["lost"].get_visible() and art["floor"].get_visible()
-    np.testing.assert_allclose(art["floor"].get_xdata(), [1e-12, 1e-12])
-    assert art["headline"].get_text() == "orthogonal: 25% lost" and art["note"].get_text() == ""
-
-
-def test_draw_singular_values_hides_the_lost_bar_when_nothing_is_lost():
-    fig, art = plots.singular_value_panel()
-    assert plots.draw_singular_values(art, np.array([2.0, 1.0, 0.5]), "h") == ""
-    values, _, _ = art["kept"].get_data()
-    assert values.sum() == pytest.approx(1.0)
-    assert not art["lost"].get_visible() and not art["floor"].get_visible()
-
-
-@pytest.mark.parametrize("s,words", [
-    (np.array([1.0, math.inf, 0.5]), "overflowed (inf/NaN)"),
-    (np.array([1.0, math.nan]), "overflowed (inf/NaN)"),
-    (np.array([]), "overflowed (inf/NaN)"),
-    (np.zeros(3), "every singular value is 0"),
-])
-def test_draw_singular_values_says_why_there_is_no_spectrum(s, words):
-    """Non-finite, empty or all-zero s: no exception, the bars hidden, the message in the plot
-    (and returned), the x axis back on the default decades."""
-    fig, art = plots.singular_value_panel()
-    message = plots.draw_singular_values(art, s, "deep tanh")
-    assert words in message and art["note"].get_text() == message
-    assert not any(art[k].get_visible() for k in ("kept", "lost", "floor"))
-    assert art["ax"].get_xlim() == pytest.approx(tuple(10.0**d for d in plots.SV_DECADES))
-    assert art["headline"].get_text() == "deep tanh"
 
 
 def test_plot_update_ratios_labels_the_guide_it_draws():
