@@ -22,13 +22,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "tools"))
 import student  # noqa: E402
-from reference import available, reference_env  # noqa: E402
+from reference import REFERENCE_ENV, available, reference_env  # noqa: E402
 
 from helpers import capstone, isometry, mup  # noqa: E402,F401  (each registers exercises of its own)
 from helpers.exercises import ex  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHECK_CALL = re.compile(r"\bex\.\w+\.check\(")
+THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND")
 PRINTED_ANSWER = re.compile(r"Answer to exercise|^Solution \(", re.M)
 
 
@@ -172,7 +173,10 @@ def _execute(path: Path) -> nbformat.NotebookNode:
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    env = {k: v for k, v in reference_env().items() if k != "PYTHONPATH"}
+    # under the reference configuration where it runs; elsewhere its thread count and backend only
+    # (nothing here compares outputs digit by digit)
+    env = reference_env() if available()[0] else {**os.environ, **{k: REFERENCE_ENV[k] for k in THREADS}}
+    env.pop("PYTHONPATH", None)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
                    store_widget_state=False).execute(env=env)
     return nb
@@ -180,8 +184,6 @@ def _execute(path: Path) -> nbformat.NotebookNode:
 
 @pytest.fixture(scope="module")
 def executed(edition) -> dict[str, nbformat.NotebookNode]:
-    if not available()[0]:
-        pytest.skip(available()[1])
     paths = sorted(edition.glob("*.ipynb"))
     with ProcessPoolExecutor(max_workers=int(os.environ.get("JOBS", "2"))) as pool:
         return {p.name: nb for p, nb in zip(paths, pool.map(_execute, paths), strict=True)}
