@@ -13,9 +13,11 @@ picture stored with it (a static page has no kernel).
 no `slideshow` metadata yet the type `slide_type_for` chooses (existing metadata is kept):
 - skip: deep-dive and check cells, the Setup, Exercises, References and Next sections, and
   exercise calls (`ex.<name>.check` / `.show`);
+- "-" for a prompt's answer buttons (`quiz.ask(...)`, folded code): on the prompt's slide;
 - slide: the notebook's title and each `##` heading;
 - subslide: a "Predict, then run" prompt, a figure, prose after code output, "You will learn";
-- fragment: the code cell that answers a prompt (its output appears on the next key press);
+- fragment: the code cell that answers a prompt, after its buttons if any (its output appears
+  on the next key press);
 - "-" (same slide): everything else.
 """
 
@@ -44,6 +46,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SKIPPED_SECTIONS = ("Setup", "Exercises", "References", "Next")
 PREDICT = "**Predict, then run.**"
 EXERCISE_CALL = re.compile(r"\bex\.\w+\.(check|show)\(")
+QUIZ_CALL = re.compile(r"\bquiz\.ask\(")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 
 
@@ -84,11 +87,17 @@ def slide_type_for(cells: list[dict], i: int) -> str:
     return _rule(cells[i], head, cells[:i], kinds)
 
 
+def _is_quiz(cell: dict) -> bool:
+    return cell["cell_type"] == "code" and bool(QUIZ_CALL.search(_source(cell)))
+
+
 def _rule(cell: dict, section: tuple[int, str] | None, cells: list[dict], kinds: list[str]) -> str:
     tags = cell.get("metadata", {}).get("tags", [])
-    if "deep-dive" in tags or "hide-input" in tags:
+    if "deep-dive" in tags or (section and section[0] == 2 and section[1] in SKIPPED_SECTIONS):
         return "skip"
-    if section and section[0] == 2 and section[1] in SKIPPED_SECTIONS:
+    if _is_quiz(cell):  # the prompt's answer buttons: on the prompt's slide (its code is folded)
+        return "-"
+    if "hide-input" in tags:
         return "skip"
     if cell["cell_type"] == "code" and EXERCISE_CALL.search(_source(cell)):
         return "skip"
@@ -96,7 +105,7 @@ def _rule(cell: dict, section: tuple[int, str] | None, cells: list[dict], kinds:
     if head and head[0] <= 2:
         return "slide"
     before = next((c for c, k in zip(reversed(cells[:len(kinds)]), reversed(kinds), strict=True)
-                   if k != "skip"), None)
+                   if k != "skip" and not _is_quiz(c)), None)
     if cell["cell_type"] == "markdown":
         text = _source(cell)
         if PREDICT in text or text.lstrip().startswith("**You will learn**"):

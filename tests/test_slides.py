@@ -60,7 +60,9 @@ SAMPLE = [
     _code("import torch\nSEED = 0"),                                        # skip
     _md("## 1. Break it first\nProse."),                                    # slide
     _md("**Predict, then run.** How large?"),                               # subslide
+    _code('quiz.ask("99-size")', tags=["hide-input"]),                      # - (its buttons)
     _code("print(1)"),                                                      # fragment
+    _code('assert quiz.agrees("99-size", 1)', tags=["hide-input"]),         # skip (a check)
     _code("plt.plot()", png=True),                                          # subslide
     _md("It was large."),                                                   # subslide (after code)
     _md("More prose."),                                                     # -
@@ -72,8 +74,8 @@ SAMPLE = [
     _md("## References\n- a"),                                              # skip
     _md("Already typed", slideshow={"slide_type": "notes"}),                # kept: notes
 ]
-WANTED = ["slide", "subslide", "skip", "skip", "slide", "subslide", "fragment", "subslide", "subslide", "-",
-          "skip", "skip", "skip", "slide", "skip", "skip", "notes"]
+WANTED = ["slide", "subslide", "skip", "skip", "slide", "subslide", "-", "fragment", "skip", "subslide",
+          "subslide", "-", "skip", "skip", "skip", "slide", "skip", "skip", "notes"]
 
 
 def test_slide_rule_on_a_made_up_notebook():
