@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -182,17 +181,11 @@ def _execute(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-@pytest.fixture(scope="module")
-def executed(edition) -> dict[str, nbformat.NotebookNode]:
-    paths = sorted(edition.glob("*.ipynb"))
-    with ProcessPoolExecutor(max_workers=int(os.environ.get("JOBS", "2"))) as pool:
-        return {p.name: nb for p, nb in zip(paths, pool.map(_execute, paths), strict=True)}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
-def test_student_notebook_runs_and_gives_nothing_away(executed, name):
-    nb = executed[name]
+def test_student_notebook_runs_and_gives_nothing_away(edition, name):
+    """One notebook per test, so `make test-slow` (pytest -n JOBS) runs them side by side."""
+    nb = _execute(edition / name)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
