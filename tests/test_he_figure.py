@@ -44,6 +44,7 @@ def test_steps_to_loss_rejects_bad_input(window, threshold):
         train.steps_to_loss(_history([1, 2, 3]), threshold, window)
 
 
+@pytest.mark.slow  # 4 nets of 30 layers x 300 steps, ~15 s of CPU: make test-slow runs it
 def test_he_trains_a_30_layer_relu_net_that_xavier_cannot():
     """Notebook 06's setup (lr 0.003, momentum 0.9, 300 steps) on two seeds of its own."""
     data = train.make_blobs(n_samples=3000, n_features=16, n_classes=8, separation=1.0, seed=5)
