@@ -70,12 +70,15 @@ test: $(STAMP) lint unit nbval
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests notebooks book
 
-# The default loop skips the `slow` tests; `make test-slow` runs them (.ci/run does).
+# The default loop skips the `slow` tests; `make test-slow` runs them (.ci/run does). Each of the
+# JOBS workers runs torch on one thread, as the kernels do: two workers of two threads each on two
+# cores contend, and the same tests then take several times the CPU.
+UNIT_THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser and not book and not slow" tests
+	$(UNIT_THREADS) $(BIN)/python -m pytest -q -n $(JOBS) -m "not browser and not book and not slow" tests
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(JOBS) -m "slow and not browser and not book" tests
+	$(UNIT_THREADS) $(BIN)/python -m pytest -q -n $(JOBS) -m "slow and not browser and not book" tests
 
 # Strict where the reference runs (any x86-64 with AVX2); elsewhere lax: every cell runs and every
 # assert holds, outputs are not compared (reference.py prints one line saying so).
@@ -96,12 +99,16 @@ test-robust: $(STAMP)
 reading-time: $(STAMP)
 	$(BIN)/python tests/tools/reading_time.py $(or $(NB),$(NOTEBOOKS))
 
+# The propagation explorer's update against a naive redraw of the same batch, under the reference
+# configuration of make lab's kernels (one thread); prints each target and exits 1 on a miss.
 bench: $(STAMP)
 	$(BIN)/python tests/tools/bench.py
 
-# ~16 hand-planted bugs in a copy of helpers/, each run against the tests that should catch it.
+# Hand-planted bugs (MUTATIONS in tests/tools/mutate.py), each in a copy of helpers/ and run against
+# the tests that should catch it; a timeout is reported apart and is no catch. Prints the table.
+# `make mutate MUTATE_ARGS="--commit HEAD"` checks the committed code, not the working tree.
 mutate: $(STAMP)
-	$(BIN)/python tests/tools/mutate.py
+	$(BIN)/python tests/tools/mutate.py $(MUTATE_ARGS)
 
 # --- real-browser test (tests/test_browser.py) ---------------------------------------------
 # playwright (the `browser` extra) drives Debian's chromium; nothing downloads a browser itself.
