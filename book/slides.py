@@ -291,6 +291,7 @@ def build(out: Path = OUT, teaching: Path = TEACHING, notebooks: Path = NOTEBOOK
     """Write one deck per class of the plans into `out`; returns {class name: deck}."""
     import nbformat
     from nbconvert import SlidesExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
     text = teaching.read_text(encoding="utf-8")
     questions = exit_questions(text)
@@ -301,6 +302,8 @@ def build(out: Path = OUT, teaching: Path = TEACHING, notebooks: Path = NOTEBOOK
                               reveal_transition="none", reveal_width="1280", reveal_height="800",
                               mathjax_url="mathjax/tex-chtml.js",
                               exclude_input_prompt=True, exclude_output_prompt=True)
+    # a folded cell (a quiz's buttons) shows its output only, as in JupyterLab
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"hide-input"}), enabled=True)
     written = {}
     for name, heading in CLASSES.items():
         minutes = name.split("-")[1].removesuffix("min")

@@ -8,8 +8,8 @@ stops of docs/teaching.md's plans. So:
 - every core notebook carries slide metadata, and no deep-dive or check cell is on a slide
   (the `slideshow` rule of book/slides.py, on a made-up notebook and on the real ones);
 - each deck has its plan's stops in order (each notebook's title, then the sections the plan
-  names), a title slide and the exit questions last, and names no CDN or other remote script,
-  style sheet or font;
+  names), a title slide and the exit questions last, no folded code, and names no CDN or other
+  remote script, style sheet or font;
 - marked `book` (run by `make test-book`): each deck opens in headless Chromium from a server on
   127.0.0.1 with every other request aborted, reveal.js initialises, MathJax typesets, and no
   request fails and no console error appears.
@@ -193,6 +193,7 @@ def test_deck_has_the_plans_stops_in_order(decks, name):
         assert found is not None, f"{name}: {want!r} missing or out of order"
         at = found + 1
     assert "Deep dive:" not in page and "How we know:" not in page.replace("how we know: see below", "")
+    assert "quiz.ask(" not in page, "a folded cell's code (a quiz's buttons) is shown"
 
 
 @pytest.mark.parametrize("name", sorted(slides.CLASSES))
