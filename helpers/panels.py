@@ -241,7 +241,7 @@ def propagation_span(depth: int) -> int:
     that changes at most every ten layers, and the frame (tick text) is most of a redraw.
     Introduced in notebooks/04_signal_propagation.ipynb.
     """
-    return depth if depth <= 10 else -(-depth // 10) * 10
+    return depth if depth <= 10 else probe.round_up(depth, 10)
 
 
 def draw_propagation(art: dict, rec, title: str = "") -> int | None:

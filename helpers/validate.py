@@ -1,9 +1,13 @@
 """Argument checks shared by every module: one wording for "bad input" across the series.
 
 Every public function checks its arguments before it computes anything and raises a
-ValueError that names the valid choices or range (style.md). The functions here are the
-only place that wording lives. Introduced in notebooks/01_uniform_variance.ipynb (any call
-with a bad argument reaches them; nothing in a notebook calls them directly).
+ValueError that names the valid choices or range (style.md). The functions here own the wording
+of the common shapes: a choice among names (one_of), an integer in a range (integer_in), a
+finite number in a range (number) and SGD's lr and momentum (sgd); a module checks those through
+them. A rule particular to one function (a tensor's shape, a list of widths, arguments that must
+agree with each other) raises its own ValueError beside it, in the same form: what must hold,
+then "got ...". Introduced in notebooks/01_uniform_variance.ipynb (any call with a bad argument
+reaches them; nothing in a notebook calls them directly).
 """
 
 from __future__ import annotations

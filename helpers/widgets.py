@@ -609,7 +609,7 @@ def criticality_explorer(activation: str = CRITICALITY_CONTROLS["activation"].de
 
     def render(v: dict) -> str:
         act, s, d = v["activation"], round(float(v["sigma_w2"]), 4), int(v["depth"])
-        upto = -(-d // CRITICALITY_BLOCK) * CRITICALITY_BLOCK
+        upto = probe.round_up(d, CRITICALITY_BLOCK)
         fwd, bwd = (values[:d] for values in _profile(act, s, upto, seed))
         chi1 = criticality.mean_field(act, s, layers=200)[1]
         crit, phase = criticality.critical_weight_var(act), criticality.phase(act, s)
@@ -743,7 +743,7 @@ def isometry_explorer(depth: int = ISOMETRY_CONTROLS["depth"].default,
 
     def render(v: dict) -> tuple[str, dict]:
         d, scale = int(v["depth"]), round(float(v["weight_scale"]), 4)
-        upto = min(ISOMETRY_MAX_DEPTH, -(-d // ISOMETRY_BLOCK) * ISOMETRY_BLOCK)
+        upto = min(ISOMETRY_MAX_DEPTH, probe.round_up(d, ISOMETRY_BLOCK))
         jacs = _isometry_jacobians(v["weights"], v["activation"], scale,
                                    round(float(v["input_std"]), 6), width, seed, upto)
         s = isometry.svd_or_nan(jacs[d - 1])

@@ -46,6 +46,7 @@ __all__ = [
     "Article002Runs",
     "run_article002_from",
     "run_article002_many",
+    "FLIP_TOL",
     "direction_flips",
     "article002_loss",
     "curvature_closed_form",
