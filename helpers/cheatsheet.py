@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import init as tinit
 from torch.nn.modules.conv import _ConvNd
 
-from helpers import init, residual, stats
+from helpers import checkup, init, residual, stats, validate
 
 __all__ = ["KERAS_TRUNCATION_FACTOR", "FIXED_STD", "BY_CONSTRUCTION", "GPT2_N_LAYER", "KerasDraw", "Row",
            "ROWS",
@@ -299,8 +299,8 @@ def replay_keras_draw(draw: KerasDraw, std: float, n: int, seed: int = 0) -> flo
     then N(0, stddev^2) with values beyond +-2 stddev re-drawn if truncated. The result
     should be std * draw.std_factor(). Introduced in notebooks/12_cheat_sheet.ipynb.
     """
-    if n < 2 or not std > 0:
-        raise ValueError(f"need n >= 2 and std > 0, got n={n}, std={std}")
+    validate.integer_in("n", n, 2)
+    validate.number("std", std, 0, low_open=True)
     if draw.qr:
         raise ValueError(f"{draw.name} is a QR factor, not i.i.d. normal draws: nothing to replay")
     gen = torch.Generator().manual_seed(seed)
@@ -323,9 +323,9 @@ def orthogonal_relu_variance(gain: float, depth: int = 20, width: int = 256, bat
     g^2 (g^2 / 2)^(depth - 1). Gain 1 halves the variance per layer; gain sqrt(2) keeps it.
     Introduced in notebooks/12_cheat_sheet.ipynb.
     """
-    if not gain > 0 or depth < 1 or width < 1 or batch < 2:
-        raise ValueError(f"need gain > 0, depth >= 1, width >= 1, batch >= 2; got {gain}, {depth}, "
-                         f"{width}, {batch}")
+    validate.number("gain", gain, 0, low_open=True)
+    for name, value, low in (("depth", depth, 1), ("width", width, 1), ("batch", batch, 2)):
+        validate.integer_in(name, value, low)
     gen = torch.Generator().manual_seed(seed)
     h = torch.randn(batch, width, generator=gen, dtype=torch.float64)
     for layer in range(depth):
@@ -677,9 +677,8 @@ def example_transformer(seed: int = 0, n_classes: int = 10,
                                torch.Generator().manual_seed(seed))
 
 
-HIGHLIGHTS: tuple[str, ...] = ("loss / ln C", "input rms", "signal: smallest", "signal: largest",
-                               "grad:data, first / last hidden", "dead units", "saturated")
-"""The checkup rules whose numbers checkup_highlights lines up (helpers.checkup.Finding.rule)."""
+HIGHLIGHTS: tuple[str, ...] = checkup.VALUED_RULES
+"""The checkup rules whose numbers checkup_highlights lines up: helpers.checkup.VALUED_RULES."""
 
 
 def checkup_highlights(report) -> dict[str, float | None]:

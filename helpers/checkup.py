@@ -51,6 +51,8 @@ __all__ = [
     "SCHEME_TOLERANCE",
     "CANDIDATES",
     "SEVERITIES",
+    "RULES",
+    "VALUED_RULES",
     "LayerReport",
     "RecurrentReport",
     "Finding",
@@ -93,6 +95,12 @@ CANDIDATES: tuple[str, ...] = ("he", "xavier", "lecun", "pytorch_default")
 SEVERITIES: tuple[str, ...] = ("problem", "note", "ok", "not checked")
 """A Finding's severity: a problem to fix, a note (worth knowing, not a problem), a rule that
 passed, or what could not be inspected."""
+
+RULES: tuple[str, ...] = ("loss / ln C", "probabilities", "input rms", "signal: smallest", "signal: largest",
+                          "grad:data, first / last hidden", "dead units", "saturated", "not checked")
+"""Every rule a Finding comes from (Finding.rule), in the order the checkup applies them."""
+VALUED_RULES: tuple[str, ...] = tuple(r for r in RULES if r not in ("probabilities", "not checked"))
+"""The rules whose Finding.value is a measurement (helpers.cheatsheet.HIGHLIGHTS lines them up)."""
 
 _RECTIFIERS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU)
 _SATURATING = {nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}

@@ -42,8 +42,7 @@ CRITICAL_ACTIVATIONS: tuple[str, ...] = tuple(CRITICAL_WEIGHT_VAR)
 
 def _check(activation: str, sigma_w2: float) -> None:
     validate.one_of("activation", activation, CRITICAL_ACTIVATIONS)
-    if not (math.isfinite(sigma_w2) and sigma_w2 > 0):
-        raise ValueError(f"sigma_w2 (= width * Var(W)) must be a finite number > 0, got {sigma_w2}")
+    validate.number("sigma_w2 (= width * Var(W))", sigma_w2, 0, low_open=True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -110,8 +109,7 @@ def phase(activation: str, sigma_w2: float, tolerance: float = 0.03) -> str:
     criticality explorer names it. Introduced in notebooks/09_init_in_training.ipynb.
     """
     _check(activation, sigma_w2)
-    if not 0 <= tolerance < 1:
-        raise ValueError(f"tolerance must lie in [0, 1), got {tolerance}")
+    validate.number("tolerance", tolerance, 0, 1, high_open=True)
     if abs(sigma_w2 / critical_weight_var(activation) - 1) < tolerance:
         return "critical"
     return "chaotic" if mean_field(activation, sigma_w2, layers=200)[1] > 1 else "ordered"
@@ -127,8 +125,8 @@ def mean_field_profile(activation: str, sigma_w2: float, depth: int,
     propagation_map measures. Introduced in notebooks/09_init_in_training.ipynb.
     """
     _check(activation, sigma_w2)
-    if depth < 1 or not q0 > 0:
-        raise ValueError(f"need depth >= 1 and q0 > 0, got depth={depth}, q0={q0}")
+    validate.integer_in("depth", depth, 1)
+    validate.number("q0", q0, 0, low_open=True)
     z, weights = _gauss_hermite()
     q, log_grad, fwd, bwd = sigma_w2 * q0, 0.0, [], []  # layer 1 sees the raw input x
     for _ in range(depth):
@@ -168,8 +166,12 @@ def propagation_map(
     """
     for s in sigma_w2s:
         _check(activation, s)
-    if not depths or min(depths) < 1 or width < 1 or batch < 2:
-        raise ValueError(f"need depths >= 1, width >= 1, batch >= 2; got {depths}, {width}, {batch}")
+    if not depths:
+        raise ValueError("depths must list at least one depth, got none")
+    for d in depths:
+        validate.integer_in("each depth", d, 1)
+    validate.integer_in("width", width, 1)
+    validate.integer_in("batch", batch, 2)
     gen = torch.Generator().manual_seed(seed)
     phi = activation_function(activation)
     forward = np.empty((len(sigma_w2s), len(depths)))

@@ -78,8 +78,8 @@ def _check(parametrisation: str, optimizer: str, width: int, base_width: int,
     validate.one_of("activation", activation, ACTIVATIONS)
     validate.one_of("parametrisation", parametrisation, PARAMETRISATIONS)
     validate.one_of("optimizer", optimizer, OPTIMIZERS)
-    if not (isinstance(width, int) and isinstance(base_width, int) and width >= 1 and base_width >= 1):
-        raise ValueError(f"width and base_width must be integers >= 1, got {width!r}, {base_width!r}")
+    validate.integer_in("width", width, 1)
+    validate.integer_in("base_width", base_width, 1)
 
 
 def layer_rules(parametrisation: str, optimizer: str, width: int, *, d_in: int,
@@ -187,8 +187,7 @@ def make_optimizer(model: ScaledMLP, lr: float, optimizer: str = "adam") -> torc
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
     validate.one_of("optimizer", optimizer, OPTIMIZERS)
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    validate.number("lr", lr, 0, low_open=True)
     groups = [{"params": [w], "lr": lr * model.rules[kind].lr_scale}
               for w, kind in zip(model.weights, model.kinds, strict=True)]
     if optimizer == "sgd":
@@ -270,9 +269,8 @@ def coord_check(data: Dataset, widths=(64, 128, 256, 512, 1024, 2048, 4096), *, 
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
     widths = _check_widths(widths)
-    if steps < 1 or batch_size < 1 or eval_size < 1:
-        raise ValueError(f"steps, batch_size and eval_size must be >= 1, got {steps}, {batch_size}, "
-                         f"{eval_size}")
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_size", eval_size)):
+        validate.integer_in(name, value, 1)
     x_eval = data.x_test[:eval_size]
     names = (*[f"hidden {i + 1}" for i in range(hidden_layers + 1)], "logits")
     change = {p: np.empty((len(names), len(widths))) for p in PARAMETRISATIONS}
@@ -383,9 +381,13 @@ def lr_sweep(data: Dataset, widths=(64, 256, 512), lrs=tuple(2.0**k for k in ran
 
     Introduced in notebooks/11_width_and_isometry.ipynb.
     """
-    widths, lrs = _check_widths(widths), tuple(float(lr) for lr in lrs)
-    if not lrs or any(not (math.isfinite(lr) and lr > 0) for lr in lrs) or steps < 1:
-        raise ValueError(f"need lrs > 0 and steps >= 1, got {lrs}, {steps}")
+    widths, lrs = _check_widths(widths), tuple(lrs)
+    if not lrs:
+        raise ValueError("lrs must list at least one learning rate, got none")
+    for lr in lrs:
+        validate.number("each of lrs", lr, 0, low_open=True)
+    validate.integer_in("steps", steps, 1)
+    lrs = tuple(float(lr) for lr in lrs)
     x_eval, y_eval = data.x_train[:eval_size], data.y_train[:eval_size]
     loss = {p: np.full((len(widths), len(lrs)), np.inf) for p in PARAMETRISATIONS}
     with single_thread():

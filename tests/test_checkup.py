@@ -207,6 +207,15 @@ def test_dead_and_saturated_findings_say_ok_below_their_thresholds():
     assert sat.words.endswith(f"tanh/sigmoid or recurrent layer(s) (flag at {checkup.SATURATED:.0%})")
 
 
+@pytest.mark.parametrize("name", list(BAD))
+def test_every_finding_comes_from_a_listed_rule(name):
+    # RULES is the one list of rule names (cheatsheet's HIGHLIGHTS is read from it)
+    build, data, _ = BAD[name]
+    rules = [f.rule for f in checkup.run(build(), *data()).findings]
+    assert set(rules) <= set(checkup.RULES)
+    assert rules == sorted(rules, key=checkup.RULES.index), "findings come in RULES' order"
+
+
 def test_the_signal_rule_uses_the_probes_vanishing_factor():
     from helpers import probe
 
