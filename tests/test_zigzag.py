@@ -34,19 +34,26 @@ def test_initial_weight_is_torch_default_init_under_manual_seed(seed):
     assert -1.0 <= zigzag.article002_initial_weight(seed) <= 1.0  # U(-1/sqrt(1), 1/sqrt(1))
 
 
+def _plain_sgd_weights(model, x, y, lr, steps=100) -> list[float]:
+    """The article's loop written out in plain torch (SGD on the mean squared error), independent
+    of helpers.zigzag: the first layer's weight after each step."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    weights = []
+    for _ in range(steps):
+        opt.zero_grad()
+        (model(x) - y).pow(2).mean().backward()
+        opt.step()
+        weights.append(model[0].weight.item())
+    return weights
+
+
 def test_article002_matches_the_article_loop_written_out():
     """The article's own loop (global seed, nn.Sequential, SGD lr 1) gives the same weights."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(1, 1, bias=False), torch.nn.Sigmoid())
     x = torch.tensor([[10.0], [2.0], [11.0], [21.0]])
     y = torch.tensor([[0.9], [0.2], [0.92], [0.987]])
-    opt = torch.optim.SGD(model.parameters(), lr=1)
-    history = []
-    for _ in range(100):
-        opt.zero_grad()
-        (model(x) - y).pow(2).mean().backward()
-        opt.step()
-        history.append(model[0].weight.item())
+    history = _plain_sgd_weights(model, x, y, lr=1)
     run = zigzag.run_article002()
     np.testing.assert_allclose(run.weights, history, rtol=1e-6)
 
@@ -358,13 +365,7 @@ def test_batchnorm_and_tanh_learn_through_gamma_and_beta():
     model = zigzag.article002_model(["batchnorm", "tanh"], seed=0)
     x = torch.tensor(zigzag.ARTICLE002_X).unsqueeze(1)
     y = torch.tensor(zigzag.ARTICLE002_Y).unsqueeze(1)
-    opt = torch.optim.SGD(model.parameters(), lr=1.0)
-    weights = []
-    for _ in range(100):
-        opt.zero_grad()
-        (model(x) - y).pow(2).mean().backward()
-        opt.step()
-        weights.append(model[0].weight.item())
+    weights = _plain_sgd_weights(model, x, y, lr=1.0)
     assert weights[0] > 0 > zigzag.article002_initial_weight(0)
     assert np.ptp(weights) < 1e-3 and abs(model[1].bias.item()) > 1.0
     assert float((model(x) - y).pow(2).mean().detach()) < zigzag.article002_minimum()[1] / 100
