@@ -294,9 +294,8 @@ class Control:
 
 def _declare(*controls: Control) -> dict[str, Control]:
     """An explorer's controls by name, in the order they are shown."""
-    bad = [c.kind for c in controls if c.kind not in CONTROL_KINDS]
-    if bad:
-        raise ValueError(f"kind must be one of {CONTROL_KINDS}, got {bad[0]!r}")
+    for c in controls:
+        validate.one_of("kind", c.kind, CONTROL_KINDS)
     return {c.name: c for c in controls}
 
 
