@@ -97,7 +97,8 @@ def test_mlp_draws_every_parameter_from_its_seed():
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"steps": 0}, "steps"), ({"lr": 0.0}, "lr > 0"), ({"momentum": 1.0}, "momentum")],
+    [({"steps": 0}, "steps"), ({"lr": 0.0}, "lr must be a finite number > 0"),
+     ({"momentum": 1.0}, r"momentum must be a finite number in \[0, 1\)")],
 )
 def test_train_bad_input(kwargs, match):
     data = train.make_blobs(40, 2, 2)
