@@ -178,10 +178,8 @@ class RecurrentReport:
 
 @dataclass(frozen=True)
 class Finding:
-    """One rule's result. rule: which check ("loss / ln C", "input rms", "signal: smallest",
-    "signal: largest", "grad:data, first / last hidden", "dead units", "saturated",
-    "probabilities", "not checked"); name: the finding's name, the words a problem goes by
-    ("initial loss", "input scale", "vanishing", "exploding", "vanishing gradient",
+    """One rule's result. rule: which check (one of RULES); name: the finding's name, the words a
+    problem goes by ("initial loss", "input scale", "vanishing", "exploding", "vanishing gradient",
     "exploding gradient", "dead", "saturated", "probabilities as output", "not checked");
     severity: one of SEVERITIES; value: the number the rule rests on (None where it has
     none); words: the sentence, starting with the name.
