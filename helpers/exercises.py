@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -518,7 +518,9 @@ class Diagnosis:
 
     `why[question]` says how to tell the right choice when the learner's is wrong; `table(seed)`
     (optional) returns the evidence to diagnose, as printed text. A starter whose values are
-    all `...` reports "not attempted".
+    all `...` reports "not attempted". `choices_for` gives a question its own choices (e.g. fixes
+    numbered 1-4 next to causes lettered A-D, so the two lists cannot be confused); an int
+    answer counts as its digits.
     """
 
     name: str
@@ -528,22 +530,30 @@ class Diagnosis:
     hint_text: str
     solution_text: str
     table: Callable[[int], str] | None = None
+    choices_for: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def _choices(self, key: str) -> tuple[str, ...]:
+        return self.choices_for.get(key, self.choices)
 
     def result(self, answer: Any) -> Result:
         """Check `answer` and return the Result (check() prints the same message)."""
         keys = ", ".join(self.want)
         if answer is None or answer is Ellipsis or (
                 isinstance(answer, dict) and all(v is None or v is Ellipsis for v in answer.values())):
-            return Result("not attempted", f"{self.name}: not attempted yet. Fill in {keys} with one "
-                          f"of {', '.join(self.choices)} each (ex.{self.name}.hint() for a hint).")
+            fill = (f"{keys} with one of {', '.join(self.choices)} each" if not self.choices_for else
+                    "; ".join(f"{k} with one of {', '.join(self._choices(k))}" for k in self.want))
+            return Result("not attempted", f"{self.name}: not attempted yet. Fill in {fill} "
+                          f"(ex.{self.name}.hint() for a hint).")
         if not isinstance(answer, dict) or set(answer) != set(self.want):
             return Result("incorrect", f"{self.name}: expected a dict with the keys {keys}, "
                           f"got {answer!r}")
         for key, want in self.want.items():
-            got = str(answer[key]).strip().upper() if isinstance(answer[key], str) else answer[key]
-            if got not in self.choices:
-                return Result("incorrect", f"{self.name}: {key} = {answer[key]!r} is not one of "
-                              f"{', '.join(self.choices)}")
+            value = answer[key]
+            is_text = isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+            got = str(value).strip().upper() if is_text else value
+            if got not in self._choices(key):
+                return Result("incorrect", f"{self.name}: {key} = {value!r} is not one of "
+                              f"{', '.join(self._choices(key))}")
             if got != want:
                 return Result("incorrect", f"{self.name}: {key} is not {got}. {self.why[key]}")
         return Result("correct", f"{self.name}: correct, all {len(self.want)} named right.")
@@ -1171,15 +1181,16 @@ def _stalled_net_table(seed: int) -> str:
 register(
     Diagnosis(
         name="why_it_stalls",
-        want={"cause": "B", "fix": "B"},
+        want={"cause": "B", "fix": "2"},
         choices=("A", "B", "C", "D"),
+        choices_for={"fix": ("1", "2", "3", "4")},
         why={
             "cause": "Read the activation std: it falls by about 0.7 every layer, to ~1e-5 of "
             "layer 1's at layer 30, while about half of each layer's values are 0, as in any "
             "ReLU layer, so the units are not dead, and ReLU never saturates. Every weight gradient "
             "is the product of a vanished forward signal and a vanished backward one: ~1e-4, next "
             "to weights of std 0.125. The weights are too small for ReLU.",
-            "fix": "The weights have Var(W) = 1/fan_in, and ReLU halves the variance at every "
+            "fix": "The weights have Var(W) = 1/fan_in, and ReLU halves the second moment at every "
             "layer; kaiming_normal_(w, nonlinearity='relu') doubles it to 2/fan_in, a factor of "
             "exactly 1 per layer. A larger learning rate multiplies every step alike and cannot "
             "undo a 1e-5 scale; training longer moves nothing that does not move now; Xavier "
@@ -1190,7 +1201,7 @@ register(
         "should the share of zeros be in a ReLU layer that works? Compare the weight gradients "
         "with the weights' own std, 0.125. Then ask which fix changes that factor to 1.",
         solution_text=(
-            "answer = {\"cause\": \"B\", \"fix\": \"B\"}\n"
+            "answer = {\"cause\": \"B\", \"fix\": 2}\n"
             "The activation std falls ~0.7x a layer (Var(W) = 1/fan_in, halved by each ReLU),\n"
             "about half of every layer's values are 0 (a working ReLU layer, not a dead one), and\n"
             "the weight gradients are ~1e-4 against weights of std 0.125: the logits are ~1e-5 of\n"

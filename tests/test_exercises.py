@@ -210,8 +210,8 @@ DIAGNOSES = {
                       [({"he": "A", "xavier": "C"}, "stays level")]),
     "name_the_tanh_init": ({"standard": "B", "xavier_gain": "A", "std_1": "C"},
                            [({"xavier_gain": "C", "std_1": "A"}, "settles near 0.65")]),
-    "why_it_stalls": ({"cause": "B", "fix": "B"},
-                      [({"cause": "C"}, "not dead"), ({"fix": "C"}, "1.39 per layer")]),
+    "why_it_stalls": ({"cause": "B", "fix": "2"},
+                      [({"cause": "C"}, "not dead"), ({"fix": "3"}, "1.39 per layer")]),
     "read_the_checkup": ({"standardise the input": "B", "use He init": "C", "shrink the last layer": "A"},
                          [({"use He init": "B", "standardise the input": "C"},
                            "BatchNorm resets the scale")]),
@@ -230,6 +230,18 @@ def test_diagnosis_right_wrong_and_starter(name):
         r = e.result({**right, **change})
         assert r.status == "incorrect" and words in r.message, r.message
     assert e.result({k: ... for k in right}).status == "not attempted"
+
+
+def test_a_diagnosis_question_can_have_its_own_choices():
+    """06's why_it_stalls letters the causes A-D and numbers the fixes 1-4: a fix given as a letter
+    is told the valid numbers, a fix given as an int counts, the starter names both lists."""
+    e = ex.why_it_stalls
+    assert e.result({"cause": "B", "fix": 2}).passed
+    wrong = e.result({"cause": "B", "fix": "B"})
+    assert wrong.status == "incorrect" and "not one of 1, 2, 3, 4" in wrong.message, wrong.message
+    assert "not one of A, B, C, D" in e.result({"cause": 2, "fix": 2}).message
+    starter = e.result({"cause": ..., "fix": ...}).message
+    assert "cause with one of A, B, C, D; fix with one of 1, 2, 3, 4" in starter, starter
 
 
 def test_which_net_trains_table_shows_what_the_answer_claims():
