@@ -21,6 +21,7 @@ exits 1 unless every mutation was caught and proven. About 6 minutes on a free m
 pytest start (~10 s, mostly importing torch) per mutation; --jobs 2 about halves it.
     python tests/tools/mutate.py                 # all
     python tests/tools/mutate.py -k zigzag       # those whose module or name contains "zigzag"
+    python tests/tools/mutate.py -k widgets,checkup   # either
     python tests/tools/mutate.py --commit HEAD   # the committed code, not the working tree
 """
 
@@ -75,14 +76,14 @@ MUTATIONS = (
     Mutation("scheme_std: mode fan_in uses fan_out (and back)", "init.py",
              'fan = fan_in if mode == "fan_in" else fan_out',
              'fan = fan_out if mode == "fan_in" else fan_in', ("test_init.py", "test_nets_train.py")),
-    Mutation("lsuv_: leaves the model in training mode", "lsuv.py",
+    Mutation("lsuv_ leaves the model in training mode", "lsuv.py",
              "model.train(was_training)", "model.train(True)", ("test_lsuv.py",)),
-    Mutation("probe: underflow event check flipped (== 0 -> != 0)", "probe.py",
+    Mutation("underflow event check flipped (== 0 -> != 0)", "probe.py",
              "underflow_layer=_first(fwd.absmax == 0)", "underflow_layer=_first(fwd.absmax != 0)",
              ("test_probe.py",)),
-    Mutation("probe: net cache FIFO instead of LRU (reuse does not refresh)", "probe.py",
+    Mutation("net cache FIFO instead of LRU (reuse does not refresh)", "probe.py",
              "net = _NETS.pop(key, None)", "net = _NETS.get(key)", ("test_probe.py",)),
-    Mutation("train.accuracy: argmin instead of argmax", "train.py",
+    Mutation("accuracy: argmin instead of argmax", "train.py",
              "acc = float((model(x).argmax(1) == y).float().mean())",
              "acc = float((model(x).argmin(1) == y).float().mean())", ("test_nets_train.py",)),
     # --- modules of one concept each: symmetry, fan modes, attention, residual, compare -----------
@@ -93,7 +94,7 @@ MUTATIONS = (
               "test_symmetry.py::test_clones_have_zero_spread")),
     Mutation("norm_walk: the ReLU dropped (|h|^2 doubles a layer)", "fan_modes.py",
              "h = torch.bmm(w, h).relu()", "h = torch.bmm(w, h)", ("test_fan_modes.py",)),
-    Mutation("attention: logits divided by d_k, not sqrt(d_k)", "attention.py",
+    Mutation("logits divided by d_k, not sqrt(d_k)", "attention.py",
              "logits = logits / math.sqrt(q.shape[-1])", "logits = logits / q.shape[-1]",
              ("test_attention.py",)),
     Mutation("gpt2 residual std: 0.02 / sqrt(2 n_layer) -> 0.02 / sqrt(n_layer)", "residual.py",
@@ -120,7 +121,7 @@ MUTATIONS = (
     Mutation("exercise uniform_bound: checks against sqrt(2) s, not sqrt(3) s", "exercises.py",
              "cases=[((s,), math.sqrt(3) * s)", "cases=[((s,), math.sqrt(2) * s)",
              ("test_exercises.py", "test_exercise_solutions.py")),
-    Mutation("capstone: a ReLU layer at half He's variance (Xavier) counts as He", "capstone.py",
+    Mutation("a ReLU layer at half He's variance (Xavier) counts as He", "capstone.py",
              "HE_FACTOR_BAND: tuple[float, float] = (0.8, 1.25)",
              "HE_FACTOR_BAND: tuple[float, float] = (0.45, 1.25)", ("test_capstone.py",)),
     # --- modules refactored today: snippets from the committed code ---------------------------------
@@ -139,11 +140,11 @@ MUTATIONS = (
     Mutation("monte_carlo_explorer: the readout's theory is for U(a, 2b)", "widgets.py",
              "measured, theory = x.var(ddof=1), stats.uniform_variance(lo, hi)",
              "measured, theory = x.var(ddof=1), stats.uniform_variance(lo, 2 * hi)", ("test_widgets.py",)),
-    Mutation("checkup: a first layer's grad:data 100x above the last is no exploding gradient",
+    Mutation("a first layer's grad:data 100x above the last is no exploding gradient",
              "checkup.py", "    if 1 / GRAD_DATA_FACTOR <= ratio <= GRAD_DATA_FACTOR:",
              "    if 1 / GRAD_DATA_FACTOR <= ratio:",
              ("test_checkup.py::test_an_exploding_gradient_is_named",)),
-    Mutation("checkup: an initial loss below ln C is only a note", "checkup.py",
+    Mutation("an initial loss below ln C is only a note", "checkup.py",
              '    return Finding(rule, name, "problem", ratio,\n                   f"{head}, below it',
              '    return Finding(rule, name, "note", ratio,\n                   f"{head}, below it',
              ("test_checkup.py::test_a_loss_below_ln_c_is_a_leak",)),
@@ -259,12 +260,13 @@ def table(rows: list[tuple[str, str, str, str, float]]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-k", default="", help="only mutations whose module or name contains this")
+    parser.add_argument("-k", default="", help="only mutations whose module or name contains this "
+                        "(several: comma-separated, any of them)")
     parser.add_argument("--jobs", type=int, default=1, help="mutations run side by side")
     parser.add_argument("--commit", default=None, help="test this commit's code, not the working tree")
     args = parser.parse_args()
-    key = args.k.lower()
-    chosen = [m for m in MUTATIONS if key in m.name.lower() or key in m.module]
+    keys = [k.strip().lower() for k in args.k.split(",")]
+    chosen = [m for m in MUTATIONS if any(k in m.name.lower() or k in m.module for k in keys)]
     if not chosen:
         print(f"no mutation matches {args.k!r}")
         return 1
