@@ -148,6 +148,19 @@ MUTATIONS = (
              '    return Finding(rule, name, "problem", ratio,\n                   f"{head}, below it',
              '    return Finding(rule, name, "note", ratio,\n                   f"{head}, below it',
              ("test_checkup.py::test_a_loss_below_ln_c_is_a_leak",)),
+    Mutation("mean-field tanh: chi = sigma_w^2 E[tanh'(h)^2] loses its square", "criticality.py",
+             "chi, q_next = sigma_w2 * float(weights @ (1 - h**2) ** 2)",
+             "chi, q_next = sigma_w2 * float(weights @ (1 - h**2))", ("test_criticality.py",)),
+    Mutation("muP with Adam: the hidden layer's lr keeps x1, not x1/m", "mup.py",
+             '"hidden": LayerRule(1.0, he_hidden, 1.0 if sgd else 1 / m),',
+             '"hidden": LayerRule(1.0, he_hidden, 1.0),', ("test_mup.py",)),
+    Mutation("orthogonal_relu_variance: the raw input goes through a ReLU too", "cheatsheet.py",
+             "z = (h.relu() if layer else h) @ w.T", "z = h.relu() @ w.T",
+             ("test_cheatsheet.py::test_orthogonal_relu_variance_follows_its_closed_form",)),
+    Mutation("draw_uniform: the histogram shows counts, not a density next to 1/(b - a)", "panels.py",
+             "values, edges = np.histogram(x, bins=bins, range=(a, b), density=True)",
+             "values, edges = np.histogram(x, bins=bins, range=(a, b), density=False)",
+             ("test_panels.py",)),
 )
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
