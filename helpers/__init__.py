@@ -25,7 +25,7 @@ Each line names a module, what it holds and the notebooks that use it.
 - panels: the explorers' figures, drawn once and redrawn in place (00-02, 04, 07-11, via widgets)
 - widgets: the interactive explorers, each control declared once (00-02, 04, 07-11)
 - exercises: auto-checked tasks with hints and solutions (00-13)
-- quiz: the predict-then-run questions a learner answers before the cell that measures them (02-06, 10, 12, 13)
+- quiz: predict-then-run questions, answered before the cell that measures them (02-06, 10, 12, 13)
 - validate: the argument checks every other module shares (no notebook imports it)
 - threads: run small torch workloads on one thread (no notebook imports it)
 
