@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import figure_reading as fr  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -28,25 +29,6 @@ def _close_panels():
     """Panels build figures outside pyplot; close whatever pyplot holds too."""
     yield
     plt.close("all")
-
-
-def _legend(ax) -> list[str]:
-    legend = ax.get_legend()
-    return [t.get_text() for t in legend.get_texts()] if legend else []
-
-
-def _xy(line) -> tuple[np.ndarray, np.ndarray]:
-    return (np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float))
-
-
-def _vlines(ax) -> list[float]:
-    """x of every vertical line (axvline): y data (0, 1), equal x."""
-    out = []
-    for line in ax.get_lines():
-        x, y = _xy(line)
-        if len(x) == 2 and x[0] == x[1] and list(y) == [0, 1]:
-            out.append(float(x[0]))
-    return out
 
 
 def _stream(fwd, grad, overflow=None, branch="he") -> Stream:
@@ -221,7 +203,7 @@ def test_propagation_panels_start_empty_with_a_log_colour_scale():
     for key in ("fwd", "grad", "zeros", "nans", "frac", "dead"):
         assert len(art[key].get_xdata()) == 0
     assert not any(line.get_visible() for line in art["lines"]) and art["event"].get_text() == ""
-    assert _legend(ax_s) == ["forward std of h", "gradient std dL/dh", "exactly 0", "inf / NaN"]
+    assert fr.legend_texts(ax_s) == ["forward std of h", "gradient std dL/dh", "exactly 0", "inf / NaN"]
 
 
 def test_propagation_panels_show_an_overflow_where_it_happened():
@@ -231,18 +213,17 @@ def test_propagation_panels_show_an_overflow_where_it_happened():
     fig, art, _ = panels.propagation_panels()
     rec = _record(overflow_layer=3, grad_overflow_layer=4)
     assert panels.draw_propagation(art, rec, "relu, std 10") == 3
-    np.testing.assert_array_equal(_xy(art["fwd"])[1][:2], [1.0, 10.0])
-    assert np.isnan(_xy(art["fwd"])[1][2:]).all()
-    x_nan, y_nan = _xy(art["nans"])
+    np.testing.assert_array_equal(fr.xy(art["fwd"])[1][:2], [1.0, 10.0])
+    assert np.isnan(fr.xy(art["fwd"])[1][2:]).all()
+    x_nan, y_nan = fr.xy(art["nans"])
     assert sorted(x_nan) == [1, 2, 3, 3, 4, 4] and np.all(y_nan == art["axes"][1].get_ylim()[1])
-    np.testing.assert_allclose(_xy(art["frac"])[1][:2], [50, 40])
-    np.testing.assert_allclose(_xy(art["dead"])[1][:2], [0, 20])
+    np.testing.assert_allclose(fr.xy(art["frac"])[1][:2], [50, 40])
+    np.testing.assert_allclose(fr.xy(art["dead"])[1][:2], [0, 20])
     assert all(line.get_visible() and line.get_xdata()[0] == 3 for line in art["lines"])
     assert art["event"].get_text() == "inf/NaN from layer 3"
     share = np.asarray(art["image"].get_array(), dtype=float)  # bins x layers
     np.testing.assert_allclose(share[:, :2], [[0.5, 0.2], [0.5, 0.8]])
     assert np.isnan(share[:, 2:]).all()
-
 
 
 # --- 10: the residual panels --------------------------------------------------------------------
@@ -255,7 +236,7 @@ def test_residual_panels_start_empty_on_log_axes():
     for key in ("fwd", "grad", "fwd_theory", "grad_theory"):
         assert len(art[key].get_xdata()) == 0
     assert not any(line.get_visible() for line in art["lines"])
-    assert _legend(ax_f) == ["measured", "Var addition (theory)"]
+    assert fr.legend_texts(ax_f) == ["measured", "Var addition (theory)"]
     assert art["title"].get_text() == ""
 
 
@@ -266,11 +247,11 @@ def test_draw_residual_draws_the_stream_and_its_prediction_in_place():
     st = _stream([1.0, 1.4, 2.0, 2.8], [4.0, 2.8, 2.0, 1.5])
     theory_f, theory_g = [1.0, 2**0.5, 2.0, 2**1.5], [2**1.5, 2.0, 2**0.5, 1.0]
     assert panels.draw_residual(art, st, theory_f, theory_g, "He, depth 3") is None
-    np.testing.assert_array_equal(_xy(art["fwd"])[0], [0, 1, 2, 3])
-    np.testing.assert_array_equal(_xy(art["fwd"])[1], st.forward_std)
-    np.testing.assert_array_equal(_xy(art["grad"])[1], st.grad_std)
-    np.testing.assert_allclose(_xy(art["fwd_theory"])[1], 1.0 * np.array(theory_f))
-    np.testing.assert_allclose(_xy(art["grad_theory"])[1], 1.5 * np.array(theory_g))
+    np.testing.assert_array_equal(fr.xy(art["fwd"])[0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(fr.xy(art["fwd"])[1], st.forward_std)
+    np.testing.assert_array_equal(fr.xy(art["grad"])[1], st.grad_std)
+    np.testing.assert_allclose(fr.xy(art["fwd_theory"])[1], 1.0 * np.array(theory_f))
+    np.testing.assert_allclose(fr.xy(art["grad_theory"])[1], 1.5 * np.array(theory_g))
     assert not art["event"].get_visible() and not any(line.get_visible() for line in art["lines"])
     assert art["axes"][0].get_xlim() == (0, 10) and art["title"].get_text() == "He, depth 3"
     lo, hi = art["axes"][0].get_ylim()
@@ -287,7 +268,7 @@ def test_draw_residual_marks_the_block_where_the_stream_overflows():
     assert all(line.get_visible() and list(line.get_xdata()) == [2, 2] for line in art["lines"])
     assert art["event"].get_visible() and art["event"].get_text() == "stream overflows to inf\nat block 2"
     assert art["note"].get_visible() and "no gradient" in art["note"].get_text()
-    drawn = _xy(art["fwd_theory"])[1]
+    drawn = fr.xy(art["fwd_theory"])[1]
     np.testing.assert_array_equal(drawn[:2], [1.0, 1e20])
     assert np.isnan(drawn[2:]).all(), "1e40 is past float32: left out, as the measurement is"
 
@@ -299,8 +280,8 @@ def test_singular_value_panel_starts_as_a_log_axis_histogram():
     fig, art, _ = panels.singular_value_panel()
     ax = art["ax"]
     assert ax.get_xscale() == "log" and ax.get_ylim() == (0, 1.05)
-    assert 1.0 in _vlines(ax), "isometry reference at s = 1"
-    assert _legend(ax) == ["singular values", "below float64 resolution (lost)", "isometry: s = 1"]
+    assert 1.0 in fr.vlines(ax), "isometry reference at s = 1"
+    assert fr.legend_texts(ax) == ["singular values", "below float64 resolution (lost)", "isometry: s = 1"]
     assert art["note"].get_text() == "" and art["headline"].get_text() == ""
 
 

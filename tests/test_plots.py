@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import figure_reading as fr  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -49,35 +50,6 @@ def _close_panels():
     """The *_panels functions build figures outside pyplot; close whatever pyplot holds too."""
     yield
     plt.close("all")
-
-
-def _legend(ax) -> list[str]:
-    legend = ax.get_legend()
-    return [t.get_text() for t in legend.get_texts()] if legend else []
-
-
-def _xy(line) -> tuple[np.ndarray, np.ndarray]:
-    return (np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float))
-
-
-def _hlines(ax) -> dict[float, object]:
-    """Horizontal lines (axhline) by their y: x data is (0, 1) in axes coordinates."""
-    out = {}
-    for line in ax.get_lines():
-        x, y = _xy(line)
-        if len(y) == 2 and y[0] == y[1] and list(x) == [0, 1]:
-            out[float(y[0])] = line
-    return out
-
-
-def _vlines(ax) -> list[float]:
-    """x of every vertical line (axvline): y data (0, 1), equal x."""
-    out = []
-    for line in ax.get_lines():
-        x, y = _xy(line)
-        if len(x) == 2 and x[0] == x[1] and list(y) == [0, 1]:
-            out.append(float(x[0]))
-    return out
 
 
 # --- fig_to_png, shade_saturation, 01 / 02 -----------------------------------------------------
@@ -138,12 +110,12 @@ def test_plot_error_vs_n_draws_the_errors_against_n_on_log_axes(subplots):
     errors, reference = np.array([0.3, 0.09, 0.028]), np.sqrt(0.8 / sizes)
     plots.plot_error_vs_n(ax, sizes, errors, reference, reference_label="theory")
     measured, theory = ax.get_lines()
-    np.testing.assert_array_equal(_xy(measured)[0], sizes)
-    np.testing.assert_array_equal(_xy(measured)[1], errors)
-    np.testing.assert_array_equal(_xy(theory)[0], sizes)
-    np.testing.assert_allclose(_xy(theory)[1], reference)
+    np.testing.assert_array_equal(fr.xy(measured)[0], sizes)
+    np.testing.assert_array_equal(fr.xy(measured)[1], errors)
+    np.testing.assert_array_equal(fr.xy(theory)[0], sizes)
+    np.testing.assert_allclose(fr.xy(theory)[1], reference)
     assert ax.get_xscale() == ax.get_yscale() == "log"
-    assert _legend(ax) == ["measured RMS error", "theory"]
+    assert fr.legend_texts(ax) == ["measured RMS error", "theory"]
     assert theory.get_linestyle() == "--"
 
 
@@ -170,12 +142,12 @@ def test_plot_spread_history_draws_each_run_and_puts_exact_zeros_at_the_floor(su
     spread = [0.0, 0.0, 1e-7, 1e-3]
     plots.plot_spread_history(ax, {"constant": [0.0] * 4, "nudged": spread}, floor=1e-9)
     lines = {line.get_label(): line for line in ax.get_lines()}
-    np.testing.assert_array_equal(_xy(lines["nudged"])[0], [0, 1, 2, 3])
-    np.testing.assert_allclose(_xy(lines["nudged"])[1], [1e-9, 1e-9, 1e-7, 1e-3])
-    np.testing.assert_allclose(_xy(lines["constant"])[1], [1e-9] * 4)
-    assert 2.0**-23 in _hlines(ax)
+    np.testing.assert_array_equal(fr.xy(lines["nudged"])[0], [0, 1, 2, 3])
+    np.testing.assert_allclose(fr.xy(lines["nudged"])[1], [1e-9, 1e-9, 1e-7, 1e-3])
+    np.testing.assert_allclose(fr.xy(lines["constant"])[1], [1e-9] * 4)
+    assert 2.0**-23 in fr.hlines(ax)
     assert ax.get_yscale() == "log" and ax.get_ylim() == pytest.approx((0.5e-9, 10.0))
-    assert _legend(ax) == ["constant", "nudged", "one float32 rounding step"]
+    assert fr.legend_texts(ax) == ["constant", "nudged", "one float32 rounding step"]
 
 
 # --- 05 / 06: layer histograms, norm walk ------------------------------------------------------
@@ -188,7 +160,7 @@ def test_plot_layer_histograms_draws_each_layer_as_a_density(subplots):
     edges = np.array([-1.0, 0.0, 0.5, 1.0])
     counts = np.array([[2, 1, 1], [0, 4, 0], [0, 0, 0]])
     artists = plots.plot_layer_histograms(ax, edges, counts, xlabel="activation", title="t")
-    assert len(artists) == 3 and _legend(ax) == ["layer 1", "layer 2", "layer 3"]
+    assert len(artists) == 3 and fr.legend_texts(ax) == ["layer 1", "layer 2", "layer 3"]
     expected = [[2 / 4, 1 / (4 * 0.5), 1 / (4 * 0.5)], [0, 4 / (4 * 0.5), 0], [0, 0, 0]]
     for stairs, want in zip(artists, expected, strict=True):
         values, got_edges, _ = stairs.get_data()
@@ -205,12 +177,12 @@ def test_plot_norm_walk_draws_the_variance_over_nets_against_depth_over_width(su
     walk = np.array([[0.0, 1.0, 2.0], [2.0, 3.0, 6.0]])  # column variances (ddof 1): 2, 2, 8
     plots.plot_norm_walk(ax, {4: walk}, slope=5.0)
     measured, reference = ax.get_lines()
-    np.testing.assert_allclose(_xy(measured)[0], [0.25, 0.5, 0.75])
-    np.testing.assert_allclose(_xy(measured)[1], [2.0, 2.0, 8.0])
-    x, y = _xy(reference)
+    np.testing.assert_allclose(fr.xy(measured)[0], [0.25, 0.5, 0.75])
+    np.testing.assert_allclose(fr.xy(measured)[1], [2.0, 2.0, 8.0])
+    x, y = fr.xy(reference)
     assert x[0] == 0 and x[-1] == pytest.approx(0.75)
     np.testing.assert_allclose(y, 5.0 * x)
-    assert _legend(ax) == ["width 4, 2 nets", "5 · depth / width"]
+    assert fr.legend_texts(ax) == ["width 4, 2 nets", "5 · depth / width"]
 
 
 # --- 07 / 08: zig-zag ----------------------------------------------------------------------------
@@ -222,21 +194,21 @@ def test_plot_weight_path_draws_the_weight_after_each_step(subplots):
     _, ax = subplots()
     lines = plots.plot_weight_path(ax, {"Sigmoid": [0.2, 1.5, 0.9], "lr 0.3": [0.1, 0.2, 0.3]},
                                    colors={"Sigmoid": "#E69F00"}, minimum=0.91234)
-    np.testing.assert_array_equal(_xy(lines["Sigmoid"])[0], [1, 2, 3])
-    np.testing.assert_array_equal(_xy(lines["Sigmoid"])[1], [0.2, 1.5, 0.9])
+    np.testing.assert_array_equal(fr.xy(lines["Sigmoid"])[0], [1, 2, 3])
+    np.testing.assert_array_equal(fr.xy(lines["Sigmoid"])[1], [0.2, 1.5, 0.9])
     assert lines["Sigmoid"].get_color() == "#E69F00"
-    assert 0.91234 in _hlines(ax)
-    assert _legend(ax) == ["Sigmoid", "lr 0.3", "minimum of the loss, w* = 0.912"]
+    assert 0.91234 in fr.hlines(ax)
+    assert fr.legend_texts(ax) == ["Sigmoid", "lr 0.3", "minimum of the loss, w* = 0.912"]
 
 
 def test_plot_curvature_path_draws_lr_curvature_against_the_limits_1_and_2(subplots):
     _, ax = subplots()
     plots.plot_curvature_path(ax, np.array([0.5, 1.5, 2.5]))
     path = ax.get_lines()[0]
-    np.testing.assert_array_equal(_xy(path)[0], [1, 2, 3])
-    np.testing.assert_array_equal(_xy(path)[1], [0.5, 1.5, 2.5])
-    assert set(_hlines(ax)) == {1.0, 2.0}
-    assert _legend(ax)[1].startswith("2:") and _legend(ax)[2].startswith("1:")
+    np.testing.assert_array_equal(fr.xy(path)[0], [1, 2, 3])
+    np.testing.assert_array_equal(fr.xy(path)[1], [0.5, 1.5, 2.5])
+    assert set(fr.hlines(ax)) == {1.0, 2.0}
+    assert fr.legend_texts(ax)[1].startswith("2:") and fr.legend_texts(ax)[2].startswith("1:")
 
 
 def test_plot_contour_path_draws_the_trajectory_on_the_given_contours(subplots):
@@ -249,11 +221,11 @@ def test_plot_contour_path_draws_the_trajectory_on_the_given_contours(subplots):
     levels = [0.1, 1.0, 4.0]
     contours, path, start = plots.plot_contour_path(ax, (w1, w2, loss), weights, (1.0, 2.0),
                                                     label="sigmoid outputs", levels=levels)
-    np.testing.assert_array_equal(_xy(path)[0], weights[:, 0])
-    np.testing.assert_array_equal(_xy(path)[1], weights[:, 1])
-    np.testing.assert_array_equal(np.ravel(_xy(start)), [-1.5, 3.5])
+    np.testing.assert_array_equal(fr.xy(path)[0], weights[:, 0])
+    np.testing.assert_array_equal(fr.xy(path)[1], weights[:, 1])
+    np.testing.assert_array_equal(np.ravel(fr.xy(start)), [-1.5, 3.5])
     star = [line for line in ax.get_lines() if line.get_label() == "optimum w*"][0]
-    np.testing.assert_array_equal(np.ravel(_xy(star)), [1.0, 2.0])
+    np.testing.assert_array_equal(np.ravel(fr.xy(star)), [1.0, 2.0])
     np.testing.assert_array_equal(contours.levels, levels)
     assert ax.get_xlim() == (-2.0, 3.0) and ax.get_ylim() == (-1.0, 4.0)
     assert path.get_label() == "sigmoid outputs"
@@ -264,10 +236,10 @@ def test_plot_loss_per_step_draws_each_loss_from_its_first_step_on_a_log_axis(su
     _, ax = subplots()
     lines = plots.plot_loss_per_step(ax, {"plain": [1.0, 0.1, 0.01], "tanh": [1.0, 1e-3, 1e-6]},
                                      threshold=1e-3, start=start)
-    np.testing.assert_array_equal(_xy(lines["plain"])[0], [start, start + 1, start + 2])
-    np.testing.assert_array_equal(_xy(lines["tanh"])[1], [1.0, 1e-3, 1e-6])
+    np.testing.assert_array_equal(fr.xy(lines["plain"])[0], [start, start + 1, start + 2])
+    np.testing.assert_array_equal(fr.xy(lines["tanh"])[1], [1.0, 1e-3, 1e-6])
     assert ax.get_yscale() == "log"
-    assert 1e-3 in _hlines(ax) and _legend(ax) == ["plain", "tanh", "threshold 0.001"]
+    assert 1e-3 in fr.hlines(ax) and fr.legend_texts(ax) == ["plain", "tanh", "threshold 0.001"]
 
 
 def test_plot_weight_paths_faint_draws_one_line_per_run_and_the_end_band(subplots):
@@ -279,24 +251,24 @@ def test_plot_weight_paths_faint_draws_one_line_per_run_and_the_end_band(subplot
     runs = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
     assert len(runs) == 3
     for k, line in enumerate(runs):
-        np.testing.assert_array_equal(_xy(line)[0], [1, 2, 3])
-        np.testing.assert_array_equal(_xy(line)[1], weights[:, k])
-    assert 1.27351 in _hlines(ax)
+        np.testing.assert_array_equal(fr.xy(line)[0], [1, 2, 3])
+        np.testing.assert_array_equal(fr.xy(line)[1], weights[:, k])
+    assert 1.27351 in fr.hlines(ax)
     (band,) = ax.patches
     y0, y1 = band.get_y(), band.get_y() + band.get_height()
     assert (y0, y1) == pytest.approx((1.2, 1.35))
-    assert _legend(ax) == ["one start (3 in all)", "where every run ends", "w* = 1.274"]
+    assert fr.legend_texts(ax) == ["one start (3 in all)", "where every run ends", "w* = 1.274"]
 
 
 def test_plot_flips_by_start_draws_flips_against_the_initial_weight(subplots):
     _, ax = subplots()
     plots.plot_flips_by_start(ax, [-0.8, 0.1, 0.6], [3, 10, 0], steps=100, highlight=(0.1, 10))
     dots, star = ax.get_lines()
-    np.testing.assert_array_equal(_xy(dots)[0], [-0.8, 0.1, 0.6])
-    np.testing.assert_array_equal(_xy(dots)[1], [3, 10, 0])
-    np.testing.assert_array_equal(np.ravel(_xy(star)), [0.1, 10])
+    np.testing.assert_array_equal(fr.xy(dots)[0], [-0.8, 0.1, 0.6])
+    np.testing.assert_array_equal(fr.xy(dots)[1], [3, 10, 0])
+    np.testing.assert_array_equal(np.ravel(fr.xy(star)), [0.1, 10])
     assert ax.get_ylabel() == "direction flips in 100 steps"
-    assert _legend(ax) == ["one start", "the pinned start"]
+    assert fr.legend_texts(ax) == ["one start", "the pinned start"]
 
 
 @pytest.mark.parametrize("log", [True, False])
@@ -309,15 +281,15 @@ def test_plot_outcomes_by_fix_draws_every_value_and_its_median(subplots, log):
     lines = ax.get_lines()
     for i, v in enumerate(values.values()):
         dots, median = lines[2 * i], lines[2 * i + 1]
-        x, y = _xy(dots)
+        x, y = fr.xy(dots)
         np.testing.assert_array_equal(y, v)
         assert np.all(np.abs(x - i) <= 0.18 + 1e-12) and x[0] == pytest.approx(i - 0.18)
-        np.testing.assert_allclose(_xy(median)[0], [i - 0.28, i + 0.28])
-        np.testing.assert_allclose(_xy(median)[1], [np.median(v)] * 2)
-    assert _xy(lines[3])[1][0] == pytest.approx(3e-3), "median of 4 values: mean of the middle two"
+        np.testing.assert_allclose(fr.xy(median)[0], [i - 0.28, i + 0.28])
+        np.testing.assert_allclose(fr.xy(median)[1], [np.median(v)] * 2)
+    assert fr.xy(lines[3])[1][0] == pytest.approx(3e-3), "median of 4 values: mean of the middle two"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["plain", "BatchNorm"]
     assert ax.get_yscale() == ("log" if log else "linear")
-    assert 0.25 in _hlines(ax) and _legend(ax) == ["all ones"]
+    assert 0.25 in fr.hlines(ax) and fr.legend_texts(ax) == ["all ones"]
 
 
 # --- 09: training sweeps -------------------------------------------------------------------------
@@ -356,8 +328,8 @@ def test_plot_propagation_map_draws_log_growth_over_sigma_w2_and_depth(subplots)
     assert mesh.get_clim() == (-3.0, 3.0)
     assert ax.get_xscale() == "log"
     assert list(ax.xaxis.get_major_locator()()) == [0.5, 1, 2, 4]
-    assert sorted(_vlines(ax)) == [1.0, 2.0]
-    assert _legend(ax) == ["critical: width·Var(W) = 1", "He: σ_w² = 2"]
+    assert sorted(fr.vlines(ax)) == [1.0, 2.0]
+    assert fr.legend_texts(ax) == ["critical: width·Var(W) = 1", "He: σ_w² = 2"]
     assert fig.axes[1].get_ylabel() == "log10 growth, std"
 
 
@@ -369,10 +341,10 @@ def test_plot_update_ratios_draws_one_line_per_layer_and_the_karpathy_guide(subp
     plots.plot_update_ratios(ax, ratios, target=-3.0)
     layers = ax.get_lines()[:3]
     for k, line in enumerate(layers):
-        np.testing.assert_array_equal(_xy(line)[0], [0, 1])
-        np.testing.assert_array_equal(_xy(line)[1], ratios[:, k])
-    assert -3.0 in _hlines(ax)
-    assert _legend(ax) == ["layer 1", "layer 3", "1e-3 (Karpathy's guide)"]
+        np.testing.assert_array_equal(fr.xy(line)[0], [0, 1])
+        np.testing.assert_array_equal(fr.xy(line)[1], ratios[:, k])
+    assert -3.0 in fr.hlines(ax)
+    assert fr.legend_texts(ax) == ["layer 1", "layer 3", "1e-3 (Karpathy's guide)"]
 
 
 # --- 10: attention and residual streams -----------------------------------------------------------
@@ -399,17 +371,17 @@ def test_plot_attention_sweep_draws_each_measurement_against_d_k(subplots):
     raw, scaled, root = ax_std.get_lines()
     for line, want in ((raw, sat.logit_std["raw"]), (scaled, sat.logit_std["scaled"]),
                        (root, np.sqrt([4, 16, 64]))):
-        np.testing.assert_array_equal(_xy(line)[0], [4, 16, 64])
-        np.testing.assert_allclose(_xy(line)[1], want)
+        np.testing.assert_array_equal(fr.xy(line)[0], [4, 16, 64])
+        np.testing.assert_allclose(fr.xy(line)[1], want)
     assert ax_std.get_xscale() == ax_std.get_yscale() == "log"
     ent = ax_ent.get_lines()
-    np.testing.assert_array_equal(_xy(ent[0])[1], sat.entropy["raw"])
-    np.testing.assert_array_equal(_xy(ent[1])[1], sat.entropy["scaled"])
-    assert math.log(8) in _hlines(ax_ent)
+    np.testing.assert_array_equal(fr.xy(ent[0])[1], sat.entropy["raw"])
+    np.testing.assert_array_equal(fr.xy(ent[1])[1], sat.entropy["scaled"])
+    assert math.log(8) in fr.hlines(ax_ent)
     assert ax_ent.get_xscale() == "log" and ax_ent.get_yscale() == "linear"
     assert ax_ent.get_ylim() == pytest.approx((0, 1.1 * math.log(8)))
-    assert "ln 8 (uniform)" in _legend(ax_ent)
-    jac = {line.get_label(): _xy(line)[1] for line in ax_jac.get_lines()}
+    assert "ln 8 (uniform)" in fr.legend_texts(ax_ent)
+    jac = {line.get_label(): fr.xy(line)[1] for line in ax_jac.get_lines()}
     np.testing.assert_array_equal(jac["q·k (unscaled), median"], sat.jacobian_median["raw"])
     np.testing.assert_array_equal(jac["q·k / √d_k, mean"], sat.jacobian_mean["scaled"])
     assert len(jac) == 4 and ax_jac.get_yscale() == "log"
@@ -435,10 +407,10 @@ def test_plot_residual_streams_draws_each_stream_and_its_prediction(subplots, wh
     lines = ax.get_lines()
     assert len(lines) == 3, "two streams, one prediction"
     measured = he.forward_std if which == "forward" else he.grad_std
-    np.testing.assert_array_equal(_xy(lines[0])[0], [0, 1, 2])
-    np.testing.assert_array_equal(_xy(lines[0])[1], measured)
+    np.testing.assert_array_equal(fr.xy(lines[0])[0], [0, 1, 2])
+    np.testing.assert_array_equal(fr.xy(lines[0])[1], measured)
     ref = 1.0 if which == "forward" else 2.0
-    np.testing.assert_allclose(_xy(lines[1])[1], ref * theory["He"])
+    np.testing.assert_allclose(fr.xy(lines[1])[1], ref * theory["He"])
     assert lines[1].get_linestyle() == "--" and ax.get_yscale() == "log"
     with pytest.raises(ValueError, match="forward"):
         plots.plot_residual_streams(ax, {"He": he}, which="backward")
@@ -459,15 +431,15 @@ def test_plot_coord_check_draws_change_against_width_with_the_fitted_slope(subpl
     plots.plot_coord_check(axes, cc, titles={"sp": "SP"})
     for ax, p in zip(axes, ("sp", "mup"), strict=True):
         for line, row in zip(ax.get_lines(), change[p], strict=True):
-            np.testing.assert_array_equal(_xy(line)[0], widths)
-            np.testing.assert_array_equal(_xy(line)[1], row)
+            np.testing.assert_array_equal(fr.xy(line)[0], widths)
+            np.testing.assert_array_equal(fr.xy(line)[1], row)
         assert ax.get_xscale() == ax.get_yscale() == "log"
         assert ax.xaxis.get_transform().base == 2
         assert [t.get_text() for t in ax.get_xticklabels()] == ["64", "128", "256"]
         assert ax.get_ylim() == pytest.approx((0.005, 1.2))
-    assert _legend(axes[0]) == ["hidden 1: slope +1.00", "logits: slope +1.00"]
+    assert fr.legend_texts(axes[0]) == ["hidden 1: slope +1.00", "logits: slope +1.00"]
     slope = np.polyfit(np.log(widths), np.log(change["mup"][1]), 1)[0]  # 0.0688
-    assert _legend(axes[1]) == ["hidden 1: slope -0.50", f"logits: slope {slope:+.2f}"]
+    assert fr.legend_texts(axes[1]) == ["hidden 1: slope -0.50", f"logits: slope {slope:+.2f}"]
     assert axes[0].get_title() == "SP" and axes[1].get_title() == "mup", "untitled: the key"
 
 
@@ -492,12 +464,12 @@ def test_plot_lr_sweep_draws_loss_against_lr_and_marks_the_parabola_vertex(subpl
     for ax, p in zip(axes, ("sp", "mup"), strict=True):
         curves = [line for line in ax.get_lines() if len(line.get_xdata()) == len(lrs)]
         for line, row in zip(curves, loss[p], strict=True):
-            np.testing.assert_array_equal(_xy(line)[0], lrs)
-            np.testing.assert_array_equal(_xy(line)[1], np.minimum(row, 10.0))
-        np.testing.assert_allclose(sorted(_vlines(ax)), sorted(2.0 ** vertex(r) for r in loss[p]))
+            np.testing.assert_array_equal(fr.xy(line)[0], lrs)
+            np.testing.assert_array_equal(fr.xy(line)[1], np.minimum(row, 10.0))
+        np.testing.assert_allclose(sorted(fr.vlines(ax)), sorted(2.0 ** vertex(r) for r in loss[p]))
         assert ax.get_xscale() == "log" and ax.xaxis.get_transform().base == 2
-        assert ax.get_ylim() == (0.5, 3.0) and _legend(ax) == ["width 64", "width 128"]
-    assert _vlines(axes[0])[0] == pytest.approx(2.0 ** (-3 + 0.5 * 0.5 / 1.5))
+        assert ax.get_ylim() == (0.5, 3.0) and fr.legend_texts(ax) == ["width 64", "width 128"]
+    assert fr.vlines(axes[0])[0] == pytest.approx(2.0 ** (-3 + 0.5 * 0.5 / 1.5))
 
 
 def test_plot_update_ratios_labels_the_guide_it_draws():
