@@ -74,7 +74,7 @@ QUIZZES: dict[str, Quiz] = {q.quiz_id: q for q in (
          3e-7, "near 0 tanh is the identity, so ten layers multiply the std by 0.22 each.",
          tolerance=10.0, scale="factor"),
     _mc("04-relu", "By what factor per layer does each change the std?", "Xavier ×0.7, He ×1",
-        "ReLU keeps half the variance: Xavier's σ²n = 1 loses it, He's 2 makes it up; √½ ≈ 0.7 in std.",
+        "ReLU keeps half the second moment: Xavier's σ²n = 1 loses it, He's 2 makes it up; √½ ≈ 0.7 in std.",
         ("Xavier ×0.5, He ×1", ((0.4, 0.6), (0.9, 1.1))),
         ("Xavier ×0.7, He ×1", ((0.6, 0.8), (0.9, 1.1))),
         ("Xavier ×1, He ×1.4", ((0.9, 1.1), (1.3, 1.5)))),
@@ -106,7 +106,8 @@ QUIZZES: dict[str, Quiz] = {q.quiz_id: q for q in (
         "each He branch doubles the stream's variance: 2⁵⁰ in variance, 2²⁵ in std.",
         ("about 1", ((0, 3),)), ("about 7 (√50)", ((3, 20),)), ("far more", ((20, _INF),))),
     _mc("12-loss", "is the initial\nloss near $\\ln 10 = 2.30$?", "far above it: hundreds or more",
-        "each N(0, 1) layer multiplies the std by about √(fan_in/2): huge logits, confidently wrong.",
+        "each N(0, 1) layer multiplies the rms it receives by about √fan_in (a ReLU halves only the "
+        "second moment): huge logits, confidently wrong.",
         ("near 2.30", ((0, 3.5),)), ("a few times 2.30", ((3.5, 30),)),
         ("far above it: hundreds or more", ((30, _INF),))),
     _mc("13-loss", "Will this net's loss before training be about 2.3,\nabout 5, or above 10?", "above 10",
