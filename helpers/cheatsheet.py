@@ -149,10 +149,12 @@ ROWS: tuple[Row, ...] = (
         (KerasDraw("LecunNormal", truncated=True, corrected=True),)),
     Row("Xavier / Glorot", r"$g\sqrt{2/(\text{fan\_in}+\text{fan\_out})}$",
         r"$g\sqrt{6/(\text{fan\_in}+\text{fan\_out})}$",
-        "tanh, sigmoid, linear, gain 1 at any depth (near the critical line, 09's edge of chaos). "
+        "tanh and linear layers, gain 1 at any depth (near the critical line, 09's edge of chaos). "
         "torch's g = 5/3 for tanh makes up for tanh shrinking the signal, so the std holds over a "
-        "few layers; at depth it is chaotic. Keras' Glorot* have no gain; the same bound whatever "
-        "the activation",
+        "few layers; at depth it is chaotic. Sigmoid (torch's g = 1 too) only for a few layers: "
+        "its slope is at most 1/4, so at gain 1 the gradient shrinks about 4-fold per layer, and "
+        "a gain large enough to hold it leaves about half the units saturated; deep hidden layers "
+        "want tanh or ReLU. Keras' Glorot* have no gain; the same bound whatever the activation",
         "`nn.init.xavier_normal_(w, gain=g)` (`xavier_uniform_` alike)",
         "`GlorotNormal`, `GlorotUniform` (Keras' default for `Dense`)", "average of fan_in, fan_out",
         lambda s: init.scheme_std("xavier", s), lambda s: init.scheme_bound("xavier", s),

@@ -242,6 +242,27 @@ def test_orthogonal_row_says_gain_sqrt2_under_relu():
     assert "Under ReLU use $g=\\sqrt{2}$" in row.when and "math.sqrt(2)" in row.pytorch
 
 
+def test_xavier_row_keeps_any_depth_for_tanh_and_linear_only():
+    """Outside review (issue 21): gain 1 holds a deep tanh or linear stack, not a sigmoid one.
+    Measured on helpers.probe's stack (depth 20, width 500): at gain 1 the sigmoid gradient
+    shrinks about 4-fold per layer (sigmoid' <= 1/4), and every gain that holds it (>= 0.95 per
+    layer) leaves about half the units or more saturated. The row must say so."""
+    from helpers import probe
+
+    when = _row("Xavier / Glorot").when
+    assert when.startswith("tanh and linear layers, gain 1 at any depth")
+    assert "Sigmoid" in when and "4-fold per layer" in when and "about half the units saturated" in when
+    xavier = probe.propagate(20, 500, "sigmoid", "xavier", seed=0)
+    assert 1 / 5 < xavier.grad_ratio ** (1 / 19) < 1 / 3.5, "about 4-fold per layer at gain 1"
+    held = 0
+    for g in (2, 4, 6, 8, 10, 11, 12, 16):
+        r = probe.propagate(20, 500, "sigmoid", "fixed", std=g / math.sqrt(500), seed=0)
+        if r.grad_ratio ** (1 / 19) >= 0.95:
+            held += 1
+            assert r.saturated.mean() > 0.4, f"gain {g} holds the gradient with few units saturated"
+    assert held >= 3, "some gain in the grid holds the sigmoid gradient"
+
+
 # --- the checkup's example models ----------------------------------------------------------------
 
 
