@@ -171,8 +171,10 @@ ROWS: tuple[Row, ...] = (
         lambda w, g: tinit.kaiming_uniform_(w, nonlinearity="relu", generator=g),
         (KerasDraw("HeNormal", truncated=True, corrected=True),)),
     Row("PyTorch default", r"$1/\sqrt{3\,\text{fan\_in}}$", r"$1/\sqrt{\text{fan\_in}}$",
-        "what `nn.Linear` / `nn.Conv*` give if you do nothing; fine when shallow, "
-        "fades in deep ReLU nets (1/6 of He's variance)",
+        "what `nn.Linear` / `nn.Conv*` give if you do nothing: 1/6 of He's variance, so each ReLU "
+        "layer multiplies the gradient by about $1/\\sqrt{6}$ (tanh: $1/\\sqrt{3}$), and the input's "
+        "signal likewise until only the biases' is left; shallow nets train, deep ones stall (09): "
+        "override it with your activation's row",
         "`nn.init.kaiming_uniform_(w, a=math.sqrt(5))`", "none (Keras defaults to Glorot)",
         "fan_in",
         lambda s: init.scheme_std("pytorch_default", s),

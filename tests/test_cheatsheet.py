@@ -263,6 +263,20 @@ def test_xavier_row_keeps_any_depth_for_tanh_and_linear_only():
     assert held >= 3, "some gain in the grid holds the sigmoid gradient"
 
 
+def test_pytorch_default_row_says_deep_nets_stall_at_its_measured_rate():
+    """Outside review (issue 21): 'fine for a few layers' oversold torch's default. Var(W) =
+    1/(3 fan_in) multiplies the back-propagated gradient by 1/sqrt(6) per ReLU layer and about
+    1/sqrt(3) per tanh layer (measured on probe's depth-20 stack, torch's own biases kept)."""
+    from helpers import probe
+
+    when = _row("PyTorch default").when
+    assert "1/\\sqrt{6}" in when and "1/\\sqrt{3}" in when and "deep ones stall" in when
+    assert "fine when shallow" not in when
+    for activation, factor in (("relu", 1 / math.sqrt(6)), ("tanh", 1 / math.sqrt(3))):
+        r = probe.propagate(20, 500, activation, "pytorch_default", seed=0)
+        assert abs(r.grad_ratio ** (1 / 19) / factor - 1) < 0.05, f"{activation}: x{factor:.3f} per layer"
+
+
 # --- the checkup's example models ----------------------------------------------------------------
 
 
