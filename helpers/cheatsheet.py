@@ -514,7 +514,8 @@ MYTHS: tuple[Myth, ...] = (
          "for tanh layers but √(6/fan_in) for ReLU layers",
          "GlorotUniform's bound is √(6/(fan_in + fan_out)) whatever the activation; "
          "√(6/fan_in) is He uniform",
-         "05_xavier_glorot.ipynb", "5. Myth vs measurement: Glorot uniform and the activation"),
+         "05_xavier_glorot.ipynb", "5. Does Glorot uniform depend on the activation?",
+         ("How we know: sections 4 and 5",)),
     Myth("on the sigmoid sawtooth", "of the many causes of the sawtooth in the weight curve (it names the "
          "learning rate and the data's distribution), the article examines sigmoid's always-positive "
          "outputs, which make the weight gradients share a sign, as the cause in its "
