@@ -67,7 +67,7 @@ QUIZZES: dict[str, Quiz] = {q.quiz_id: q for q in (
     _mc("02-size", "How large is |a|: below 1, in the tens, or hundreds or more?", "in the tens",
         "a sum of n = 10,000 terms of std 1/3 has std √n/3 ≈ 33: tens.",
         ("below 1", ((0, 1),)), ("in the tens", ((10, 100),)), ("hundreds or more", ((100, _INF),))),
-    _mc("03-clones", "After 500 SGD steps, how many of the 32 units differ: 32, about half, or one?", "one",
+    _mc("03-clones", "After 500 SGD steps, how many distinct units are left: 32, about half, or one?", "one",
         "units that start equal get equal gradients, so they stay equal.",
         ("32", ((24, _INF),)), ("about half", ((8, 24),)), ("one", ((0, 8),))),
     Quiz("04-layer10", "tanh layers of width 500 with weights of std 0.01 have a per-layer factor of about",
