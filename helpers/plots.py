@@ -18,6 +18,7 @@ from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullFormatter
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
@@ -643,10 +644,13 @@ def plot_checkup(ax: Axes, report, title: str | None = None) -> dict:
     """Per-layer forward std and gradient std of a helpers.checkup.Checkup on a log axis.
 
     One point per row of report.layers, in forward order, the x ticks named after the
-    layers; flagged rows get a triangle on the x axis and a tick label in the 'bad' colour.
+    layers; flagged rows get a tick label in the 'bad' colour and a triangle where checkup
+    read them, at their input rms (on the x axis when a flagged row has none), and each weight
+    layer's grad:data, std(dLoss/dW) / std(W), is drawn as a dotted line of diamonds.
     A std of 0 or inf/NaN has no place on a log axis and is left out of its curve. The
     title defaults to the problems found. Returns the artists by role: "forward", "grad",
-    "flagged" (Line2D). Introduced in notebooks/12_cheat_sheet.ipynb.
+    "flagged", "grad_data" (Line2D; "grad_data" None without a weight layer).
+    Introduced in notebooks/12_cheat_sheet.ipynb.
     """
     def positive(v):
         return v if v is not None and math.isfinite(v) and v > 0 else math.nan
@@ -658,10 +662,18 @@ def plot_checkup(ax: Axes, report, title: str | None = None) -> dict:
                          color=COLORS["measured"], label="forward: std of the output")
     (grad,) = ax.semilogy(xs, [positive(r.grad_std) for r in rows], "s--", ms=4,
                           color=OKABE_ITO[4], label="backward: std of dLoss/d(output)")
-    (marks,) = ax.plot(flagged, [0.0] * len(flagged), "^", ms=9, clip_on=False, ls="none",
-                       color=COLORS["bad"], transform=ax.get_xaxis_transform(),
-                       label="flagged (see the findings)")
-    marks.set_in_layout(False)  # on the axis line; an empty one would upset constrained layout
+    rms = [positive(rows[i].input_rms) for i in flagged]
+    if flagged and all(math.isfinite(v) for v in rms):  # where checkup read them
+        label = (f"flagged: layer {rows[flagged[0]].name}'s input rms {rms[0]:.2g}" if len(flagged) == 1
+                 else "flagged: the input rms checkup reads")
+        (marks,) = ax.semilogy(flagged, rms, "^", ms=11, ls="none", color=COLORS["bad"], label=label)
+    else:  # no flag (an empty line, left out of the legend), or one without an input rms
+        (marks,) = ax.plot(flagged, [0.0] * len(flagged), "^", ms=9, clip_on=False, ls="none",
+                           color=COLORS["bad"], transform=ax.get_xaxis_transform(),
+                           label="flagged (see the findings)" if flagged else "_flagged")
+        marks.set_in_layout(False)  # on the axis line; an empty one would upset constrained layout
+    ratios = [(i, r.grad_data) for i, r in enumerate(rows) if r.grad_data]
+    grad_data = ax.semilogy(*zip(*ratios, strict=True), "kD:", label="grad:data")[0] if ratios else None
     ax.set_xticks(xs, [r.name for r in rows], rotation=60, ha="right", fontsize="small")
     for i in flagged:
         ax.get_xticklabels()[i].set_color(COLORS["bad"])
@@ -670,7 +682,7 @@ def plot_checkup(ax: Axes, report, title: str | None = None) -> dict:
     found = ", ".join(report.problems) or "no problem found"
     ax.set_title(title if title is not None else f"checkup: {found}")
     ax.legend(fontsize="small")
-    return {"forward": fwd, "grad": grad, "flagged": marks}
+    return {"forward": fwd, "grad": grad, "flagged": marks, "grad_data": grad_data}
 
 
 # --- 10 attention and residual streams ------------------------------------------------------
@@ -705,11 +717,13 @@ def plot_attention_sweep(axes, sat) -> None:
 def plot_residual_streams(ax: Axes, streams: dict, *, which: str = "forward",
                           theory: dict | None = None) -> None:
     """One line per residual.Stream (label -> Stream): the stream's std ("forward") or its
-    gradient's std ("grad") per block on a log axis; `theory` (label -> array) dashed.
+    gradient's std ("grad") per block on a log axis; `theory` (label -> array) dashed, and a
+    legend naming each stream (and "predicted" for the dashed lines).
 
     Introduced in notebooks/10_attention_residual.ipynb.
     """
     validate.one_of("which", which, ("forward", "grad"))
+    predicted = False
     for i, (label, st) in enumerate(streams.items()):
         color = OKABE_ITO[i % len(OKABE_ITO)]
         y = st.forward_std if which == "forward" else st.grad_std
@@ -717,8 +731,13 @@ def plot_residual_streams(ax: Axes, streams: dict, *, which: str = "forward",
         if theory and label in theory and np.isfinite(theory[label]).any():
             ref = y[0] if which == "forward" else y[-1]
             ax.semilogy(st.blocks, ref * np.asarray(theory[label]), "--", color=color, lw=1.2)
+            predicted = True
     ax.set_xlabel("block l")
     ax.set_ylabel("std of x_l" if which == "forward" else "std of dL/dx_l")
+    handles = ax.get_legend_handles_labels()[0]
+    if predicted:  # one legend entry for every dashed line (a handle, not a line on the axes)
+        handles.append(Line2D([], [], color="black", ls="--", lw=1.2, label="predicted"))
+    ax.legend(handles=handles, fontsize=8)
 
 
 # --- 11 width and depth at scale: muP coordinate check, lr sweep, Jacobian spectra --------------

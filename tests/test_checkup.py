@@ -478,6 +478,12 @@ def test_plot_draws_the_report_and_marks_flagged_layers():
     np.testing.assert_allclose(art["forward"].get_ydata(), [r.std for r in report.layers])
     np.testing.assert_allclose(art["grad"].get_ydata(), [r.grad_std for r in report.layers])
     assert list(art["flagged"].get_xdata()) == report.flagged and report.flagged
+    rms = [report.layers[i].input_rms for i in report.flagged]
+    np.testing.assert_allclose(art["flagged"].get_ydata(), rms,
+                               err_msg="a flag sits where checkup read the layer: its input rms")
+    weighted = [(i, r.grad_data) for i, r in enumerate(report.layers) if r.grad_data]
+    assert weighted and list(art["grad_data"].get_xdata()) == [i for i, _ in weighted]
+    np.testing.assert_allclose(art["grad_data"].get_ydata(), [g for _, g in weighted])
     assert ax.get_yscale() == "log" and "vanishing" in ax.get_title()
     labels = ax.get_xticklabels()
     assert [t.get_text() for t in labels] == [r.name for r in report.layers]
@@ -488,6 +494,13 @@ def test_plot_draws_the_report_and_marks_flagged_layers():
     y = plots.plot_checkup(ax, dead)["forward"].get_ydata()
     zero = [i for i, r in enumerate(dead.layers) if r.std == 0]
     assert zero and np.isnan(y[zero]).all(), "a std of 0 is left off the log axis"
+    fig, ax = plots.new_figure()
+    build, data = GOOD["mlp, He + head x0.1"]
+    fine = checkup.run(build(), *data())
+    assert not fine.flagged
+    plots.plot_checkup(ax, fine)
+    assert not any(t.get_text().startswith("flagged") for t in ax.get_legend().get_texts()), \
+        "no flag, no legend entry"
 
 
 # --- issue 22: the models learners bring ---------------------------------------------------------

@@ -412,6 +412,7 @@ def test_plot_residual_streams_draws_each_stream_and_its_prediction(subplots, wh
     ref = 1.0 if which == "forward" else 2.0
     np.testing.assert_allclose(fr.xy(lines[1])[1], ref * theory["He"])
     assert lines[1].get_linestyle() == "--" and ax.get_yscale() == "log"
+    assert fr.legend_texts(ax) == ["He", "pre-LN", "predicted"], "each stream named, the dashes once"
     with pytest.raises(ValueError, match="forward"):
         plots.plot_residual_streams(ax, {"He": he}, which="backward")
 
