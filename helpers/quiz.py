@@ -17,6 +17,8 @@ import html
 import math
 from dataclasses import dataclass
 
+from helpers import validate
+
 __all__ = ["Choice", "Quiz", "QuizCard", "QUIZZES", "ask", "check", "classify", "agrees", "right_answer",
            "feedback"]
 
@@ -48,8 +50,7 @@ class Quiz:
     scale: str = "abs"
 
     def __post_init__(self) -> None:
-        if self.scale not in _SCALES:
-            raise ValueError(f"scale must be one of {_SCALES}, got {self.scale!r}")
+        validate.one_of("scale", self.scale, _SCALES)
 
     @property
     def notebook(self) -> str:
@@ -70,7 +71,7 @@ QUIZZES: dict[str, Quiz] = {q.quiz_id: q for q in (
     _mc("03-clones", "After 500 SGD steps, how many distinct units are left: 32, about half, or one?", "one",
         "units that start equal get equal gradients, so they stay equal.",
         ("32", ((24, _INF),)), ("about half", ((8, 24),)), ("one", ((0, 8),))),
-    Quiz("04-layer10", "tanh layers of width 500 with weights of std 0.01 have a per-layer factor of about",
+    Quiz("04-layer10", "What is the std at layer 10?",
          3e-7, "near 0 tanh is the identity, so ten layers multiply the std by 0.22 each.",
          tolerance=10.0, scale="factor"),
     _mc("04-relu", "By what factor per layer does each change the std?", "Xavier ×0.7, He ×1",
@@ -125,8 +126,7 @@ QUIZZES: dict[str, Quiz] = {q.quiz_id: q for q in (
 
 
 def _quiz(quiz_id: str) -> Quiz:
-    if quiz_id not in QUIZZES:
-        raise ValueError(f"quiz_id must be one of {tuple(QUIZZES)}, got {quiz_id!r}")
+    validate.one_of("quiz_id", quiz_id, QUIZZES)
     return QUIZZES[quiz_id]
 
 
@@ -176,9 +176,7 @@ def check(quiz_id: str, answer: str | float, *, show: bool = True) -> bool:
     """
     q = _quiz(quiz_id)
     if q.choices:
-        texts = tuple(c.text for c in q.choices)
-        if answer not in texts:
-            raise ValueError(f"answer must be one of {texts}, got {answer!r}")
+        validate.one_of("answer", answer, tuple(c.text for c in q.choices))
         right = answer == q.answer
     else:
         try:
