@@ -53,7 +53,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from helpers import nets, plots, widgets  # noqa: E402
+from helpers import nets, plots, probe, widgets  # noqa: E402
 
 CHANGES = 24
 WIDTH, BATCH, DEPTH, DEEP = 500, 256, 10, 50
@@ -89,7 +89,7 @@ def naive_update(depth: int, std: float, batch: int, seed: int = 0) -> bytes:
             h.retain_grad()
             hs.append(h)
     h.sum().backward()
-    rows = -(-depth // 5)
+    rows = probe.round_up(depth, 5) // 5  # a row of five panels per five layers
     fig = Figure(figsize=(11.0, 2.2 * rows), layout="constrained")  # about the explorer's size
     axes = np.atleast_1d(fig.subplots(rows, 5, sharey=True)).ravel()
     for i, (ax, act) in enumerate(zip(axes, hs, strict=False)):
